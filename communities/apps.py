@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CommunitiesConfig(AppConfig):
+    name = "communities"
+    verbose_name = _("社区")
+
+    def ready(self) -> None:
+        from health import registry
+
+        from communities import facts
+
+        registry.register(facts.SOURCE)

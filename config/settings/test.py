@@ -1,0 +1,10 @@
+"""Tests: the same settings, fast hashing, tasks eager unless a test starts a real worker."""
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+PUBLIC_THROTTLE_RATE = "1000/minute"
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
+    "public_address": PUBLIC_THROTTLE_RATE,
+    "public_id_number": PUBLIC_THROTTLE_RATE,
+}

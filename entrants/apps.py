@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class EntrantsConfig(AppConfig):
+    name = "entrants"
+    verbose_name = _("入境人员")
+
+    def ready(self) -> None:
+        from health import registry
+
+        from entrants import facts
+
+        registry.register(facts.SOURCE)

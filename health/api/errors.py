@@ -1,0 +1,23 @@
+"""One exception handler: application errors and Django validation errors become clear 4xx answers."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from health.errors import ApplicationError
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        key = exc.field or "detail"
+        body = {key: [str(exc.message)]} if exc.field else {"detail": str(exc.message)}
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            body = {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+        else:
+            body = {"non_field_errors": [str(m) for m in exc.messages]}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError):
+        return Response({"detail": str(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HealthConfig(AppConfig):
+    name = "health"
+    verbose_name = _("健康状态")
+
+    def ready(self) -> None:
+        from health import facts, registry
+
+        registry.register(facts.SOURCE)

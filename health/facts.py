@@ -1,0 +1,37 @@
+"""The core app's loader: designations, itinerary stays and declarations -> engine facts."""
+from collections.abc import Iterator, Sequence
+
+from django.db.models import Q
+
+from health.engine import DeclarationFact, DesignationFact, StayFact
+from health.models import Designation, ItineraryDeclaration, ItineraryStay
+from health.registry import FactSource
+
+
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+    designations = Designation.objects.filter(person_id__in=person_ids).values_list(
+        "person_id", "kind", "designated_at", "cleared_at"
+    )
+    for person_id, kind, designated_at, cleared_at in designations:
+        yield person_id, DesignationFact(kind, designated_at, cleared_at)
+    stays = ItineraryStay.objects.filter(person_id__in=person_ids).values_list(
+        "person_id", "region_id", "arrived_at", "left_at"
+    )
+    for person_id, region, arrived_at, left_at in stays:
+        yield person_id, StayFact(region, arrived_at, left_at)
+    declarations = ItineraryDeclaration.objects.filter(person_id__in=person_ids).values_list(
+        "person_id", "declared_at", "region_codes"
+    )
+    for person_id, declared_at, region_codes in declarations:
+        yield person_id, DeclarationFact(declared_at, tuple(region_codes))
+
+
+def persons_at(prefix: str, exact: Sequence[str]):
+    return (
+        ItineraryStay.objects.filter(Q(region_id__startswith=prefix) | Q(region_id__in=exact))
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+
+
+SOURCE = FactSource(name="health", load=load_facts, persons_at=persons_at)

@@ -1,0 +1,349 @@
+"""The core records: persons, regions, organisations and staff, risk areas, designations,
+itineraries, policy versions, and the precomputed health status with its history."""
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Region(models.Model):
+    """A GB/T 2260 administrative division (province, prefecture-level city, county/district)."""
+
+    class Level(models.TextChoices):
+        PROVINCE = "province", _("省级")
+        CITY = "city", _("地级")
+        COUNTY = "county", _("县级")
+
+    code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=64)
+    full_name = models.CharField(_("全称"), max_length=128, blank=True)
+    level = models.CharField(_("级别"), max_length=8, choices=Level.choices)
+    is_current = models.BooleanField(_("现行"), default=True)
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.full_name or self.name} ({self.code})"
+
+
+class Organisation(models.Model):
+    """Whoever records facts: a community, a hotel, or a department of the city."""
+
+    class Kind(models.TextChoices):
+        COMMUNITY = "community", _("社区")
+        HOTEL = "hotel", _("酒店")
+        HEALTH = "health", _("卫生健康部门")
+        POLICE = "police", _("公安")
+        BORDER = "border", _("海关边检")
+        COMMUNITY_AFFAIRS = "community_affairs", _("社区事务部门")
+        AVIATION = "aviation", _("民航")
+        RAILWAY = "railway", _("铁路")
+        PLATFORM = "platform", _("国家政务服务平台")
+
+    DEPARTMENTS = (
+        Kind.HEALTH,
+        Kind.POLICE,
+        Kind.BORDER,
+        Kind.COMMUNITY_AFFAIRS,
+        Kind.AVIATION,
+        Kind.RAILWAY,
+        Kind.PLATFORM,
+    )
+
+    kind = models.CharField(_("类型"), max_length=24, choices=Kind.choices)
+    code = models.CharField(_("编码"), max_length=32)
+    name = models.CharField(_("名称"), max_length=128)
+    region = models.ForeignKey(
+        Region, verbose_name=_("所在区划"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("机构")
+        verbose_name_plural = _("机构")
+        ordering = ["kind", "code"]
+        constraints = [models.UniqueConstraint(fields=["kind", "code"], name="organisation_kind_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class StaffMembership(models.Model):
+    """Which organisation a staff account acts for; administrators act for none and see all."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("管理员")
+        MEMBER = "member", _("工作人员")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("账号"), on_delete=models.CASCADE, related_name="membership"
+    )
+    role = models.CharField(_("角色"), max_length=8, choices=Role.choices, default=Role.MEMBER)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("机构"), on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+
+    class Meta:
+        verbose_name = _("工作人员归属")
+        verbose_name_plural = _("工作人员归属")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="admin", organisation__isnull=True) | Q(role="member", organisation__isnull=False),
+                name="membership_admin_xor_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.organisation or self.get_role_display()}"
+
+
+class Person(models.Model):
+    """A person, known by a keyed digest of the resident ID number; the number itself is never kept."""
+
+    name = models.CharField(_("姓名"), max_length=64)
+    id_digest = models.CharField(_("身份证号摘要"), max_length=64, unique=True, editable=False)
+    id_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.id_masked}"
+
+
+class RiskArea(models.Model):
+    """A medium/high-risk designation of a region for [effective_from, effective_to)."""
+
+    class Level(models.TextChoices):
+        MEDIUM = "medium", _("中风险")
+        HIGH = "high", _("高风险")
+
+    region = models.ForeignKey(Region, verbose_name=_("区划"), on_delete=models.PROTECT, related_name="risk_areas")
+    level = models.CharField(_("风险等级"), max_length=8, choices=Level.choices)
+    effective_from = models.DateTimeField(_("生效时间"))
+    effective_to = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("发布机构"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("风险地区")
+        verbose_name_plural = _("风险地区")
+        ordering = ["-effective_from"]
+        indexes = [models.Index(fields=["effective_to"], name="riskarea_effective_to")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
+                name="riskarea_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.get_level_display()}"
+
+
+class Designation(models.Model):
+    """The health authority's designation of a person as a case or a close contact."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", _("确诊病例")
+        SUSPECTED = "suspected", _("疑似病例")
+        CLOSE_CONTACT = "close_contact", _("密切接触者")
+        ASYMPTOMATIC = "asymptomatic", _("无症状感染者")
+
+    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="designations")
+    kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices)
+    designated_at = models.DateTimeField(_("认定时间"))
+    cleared_at = models.DateTimeField(_("解除时间"), null=True, blank=True)
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("认定机构"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("病例认定")
+        verbose_name_plural = _("病例认定")
+        ordering = ["-designated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cleared_at__isnull=True) | Q(cleared_at__gte=F("designated_at")),
+                name="designation_cleared_after_designated",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.get_kind_display()}"
+
+
+class ItineraryStay(models.Model):
+    """A stay in a city reported by the national platform (or another department's feed)."""
+
+    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="stays")
+    region = models.ForeignKey(Region, verbose_name=_("城市"), on_delete=models.PROTECT, related_name="+")
+    arrived_at = models.DateTimeField(_("到达时间"))
+    left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
+    source = models.CharField(_("来源"), max_length=24, default=Organisation.Kind.PLATFORM)
+    received_at = models.DateTimeField(_("接收时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("行程记录")
+        verbose_name_plural = _("行程记录")
+        ordering = ["person", "arrived_at"]
+        indexes = [
+            models.Index(fields=["region", "left_at"], name="stay_region_left"),
+            models.Index(fields=["left_at"], name="stay_left_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "region", "arrived_at"], name="stay_person_region_arrival_unique"),
+            models.CheckConstraint(
+                condition=Q(left_at__isnull=True) | Q(left_at__gte=F("arrived_at")),
+                name="stay_left_after_arrived",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.region_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+
+
+class ItineraryDeclaration(models.Model):
+    """The person's own declaration of the cities they were in (the 弹窗 "continue" step)."""
+
+    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="declarations")
+    declared_at = models.DateTimeField(_("申报时间"))
+    region_codes = models.JSONField(_("申报城市"), default=list)
+
+    class Meta:
+        verbose_name = _("行程申报")
+        verbose_name_plural = _("行程申报")
+        ordering = ["person", "-declared_at"]
+        indexes = [models.Index(fields=["person", "declared_at"], name="declaration_person_time")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
+
+
+class Policy(models.Model):
+    """A version of the rules' parameters; the highest version is in force."""
+
+    version = models.PositiveIntegerField(_("版本"), primary_key=True)
+    window_days = models.PositiveSmallIntegerField(_("行程回溯天数"), default=14)
+    min_stay_hours = models.PositiveSmallIntegerField(_("最短停留小时数"), default=4)
+    nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7)
+    inbound_observation_days = models.PositiveSmallIntegerField(_("入境观察天数"), default=28)
+    inbound_arrival_grace_days = models.PositiveSmallIntegerField(_("解除集中隔离后进京宽限天数"), default=1)
+    eligible_provinces = models.JSONField(_("可通行省份"), default=list)
+    home_region = models.CharField(_("本地区划"), max_length=6, default="110000")
+    comment = models.CharField(_("说明"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发布人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("发布时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("规则参数版本")
+        verbose_name_plural = _("规则参数版本")
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+class HealthStatus(models.Model):
+    """The precomputed status of one person: what every read serves, one indexed row.
+
+    `inputs_version` counts changes to the person's facts (bumped when marked dirty);
+    `computed_version` is the inputs version the stored decision was computed from, so an
+    older computation can never overwrite a newer one.
+    """
+
+    class Code(models.TextChoices):
+        NO_ABNORMALITY = "no_abnormality", _("未见异常")
+        POPUP = "popup", _("弹窗")
+        HOME_OBSERVATION = "home_observation", _("居家观察")
+        CENTRALIZED_OBSERVATION = "centralized_observation", _("集中观察")
+
+    person = models.OneToOneField(
+        Person, verbose_name=_("人员"), on_delete=models.CASCADE, primary_key=True, related_name="health_status"
+    )
+    status = models.CharField(_("健康状态"), max_length=24, choices=Code.choices, default=Code.POPUP)
+    reasons = models.JSONField(_("判定依据"), default=list)
+    valid_until = models.DateTimeField(_("有效至"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"), null=True, blank=True)
+    policy_version = models.PositiveIntegerField(_("规则版本"), null=True, blank=True)
+    needs_review = models.BooleanField(_("需卫健部门复核"), default=False)
+    dirty = models.BooleanField(_("待重算"), default=True)
+    dirty_since = models.DateTimeField(_("待重算起始"), null=True, blank=True)
+    dirty_cause = models.CharField(_("变更原因"), max_length=64, blank=True)
+    inputs_version = models.BigIntegerField(_("输入版本"), default=1)
+    computed_version = models.BigIntegerField(_("计算所用输入版本"), default=0)
+
+    class Meta:
+        verbose_name = _("健康状态")
+        verbose_name_plural = _("健康状态")
+        indexes = [
+            models.Index(fields=["dirty_since"], condition=Q(dirty=True), name="status_dirty_since"),
+            models.Index(fields=["valid_until"], name="status_valid_until"),
+            models.Index(fields=["status"], name="status_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.get_status_display()}"
+
+
+class StatusEvent(models.Model):
+    """Append-only history: every change of a person's status or reasons, and why."""
+
+    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="status_events")
+    old_status = models.CharField(_("原状态"), max_length=24, blank=True)
+    new_status = models.CharField(_("新状态"), max_length=24)
+    old_reasons = models.JSONField(_("原依据"), default=list)
+    new_reasons = models.JSONField(_("新依据"), default=list)
+    cause = models.CharField(_("原因"), max_length=64, blank=True)
+    computed_at = models.DateTimeField(_("计算时间"))
+    policy_version = models.PositiveIntegerField(_("规则版本"))
+    inputs_version = models.BigIntegerField(_("输入版本"))
+    created_at = models.DateTimeField(_("记录时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("状态变更记录")
+        verbose_name_plural = _("状态变更记录")
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["person", "-computed_at"], name="statusevent_person_time")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.old_status or '—'} → {self.new_status}"
+
+
+class StatusAccess(models.Model):
+    """Append-only audit of staff reads of a person's status: who, when, why."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("查询人"), on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, verbose_name=_("被查询人员"), on_delete=models.CASCADE, related_name="+")
+    accessed_at = models.DateTimeField(_("查询时间"), auto_now_add=True)
+    channel = models.CharField(_("渠道"), max_length=16)  # "api" | "admin"
+    purpose = models.CharField(_("事由"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("状态查询记录")
+        verbose_name_plural = _("状态查询记录")
+        ordering = ["-accessed_at"]
+        indexes = [models.Index(fields=["person", "-accessed_at"], name="statusaccess_person_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.person_id} @ {self.accessed_at:%Y-%m-%d %H:%M}"

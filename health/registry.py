@@ -1,0 +1,43 @@
+"""Where each app tells the core how to read its records as engine facts.
+
+An app registers, in its AppConfig.ready(), a FactSource: `load(person_ids)` yields
+(person_id, fact) pairs for a batch of persons with a bounded number of queries; optional
+`persons_at(prefix, exact_codes)` returns a queryset of person ids with a place (stay, hotel,
+origin) whose region code starts with `prefix` or is one of `exact_codes` (risk-area fan-out);
+optional `holds(organisation, person_id)` tells whether that organisation keeps a record of
+the person (who may read the person's status).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from .engine.facts import FACT_FIELDS, PersonFacts
+
+
+@dataclass(frozen=True)
+class FactSource:
+    name: str
+    load: Callable[[Sequence[int]], Iterable[tuple[int, object]]]
+    persons_at: Callable[[str, Sequence[str]], object] | None = None
+    holds: Callable[[object, int], bool] | None = None
+
+
+_sources: dict[str, FactSource] = {}
+
+
+def register(source: FactSource) -> None:
+    _sources[source.name] = source
+
+
+def sources() -> list[FactSource]:
+    return list(_sources.values())
+
+
+def facts_for(person_ids: Sequence[int]) -> dict[int, PersonFacts]:
+    """Every registered source's facts for a batch of persons, grouped into PersonFacts."""
+    collected: dict[int, dict[str, list]] = {pk: {name: [] for name in FACT_FIELDS.values()} for pk in person_ids}
+    for source in _sources.values():
+        for person_id, fact in source.load(person_ids):
+            collected[person_id][FACT_FIELDS[type(fact)]].append(fact)
+    return {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}

@@ -1,0 +1,275 @@
+"""Recomputation: mark persons dirty with their change, enqueue on commit, evaluate in batches.
+
+The write path of every status. A change to a person's facts calls `persons_mark_dirty`
+inside its own transaction: the durable dirty mark and the inputs version are bumped with the
+change, and a task is enqueued only after commit. `statuses_recompute` loads facts for a batch
+with a bounded number of queries, calls the one engine, and writes only what changed, under
+row locks, never over a computation made from newer inputs.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from health import registry
+from health.engine import Decision, Policy, RiskAreas, RiskFact, evaluate
+from health.models import HealthStatus, RiskArea, StatusEvent
+from health.models import Policy as PolicyVersion
+
+logger = logging.getLogger(__name__)
+
+STATUS_FIELDS = [
+    "status",
+    "reasons",
+    "valid_until",
+    "computed_at",
+    "policy_version",
+    "needs_review",
+    "dirty",
+    "dirty_since",
+    "computed_version",
+]
+
+
+def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+# --- policy and risk areas, as engine inputs -------------------------------------------------
+def policy_current() -> Policy:
+    row = PolicyVersion.objects.order_by("-version").first()
+    if row is None:
+        return Policy(version=0)
+    return Policy(
+        version=row.version,
+        window_days=row.window_days,
+        min_stay_hours=row.min_stay_hours,
+        nat_valid_days=row.nat_valid_days,
+        inbound_observation_days=row.inbound_observation_days,
+        inbound_arrival_grace_days=row.inbound_arrival_grace_days,
+        eligible_provinces=tuple(row.eligible_provinces),
+        home_region=row.home_region,
+    )
+
+
+def risk_areas_current(*, now: datetime, policy: Policy) -> RiskAreas:
+    """Designations that can still matter: in force, or ended within the window."""
+    horizon = now - timedelta(days=policy.window_days)
+    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon)).values_list(
+        "region_id", "level", "effective_from", "effective_to"
+    )
+    return RiskAreas(RiskFact(region, level, start, end) for region, level, start, end in rows)
+
+
+# --- marking and enqueueing ----------------------------------------------------------------
+def persons_mark_dirty(person_ids: Iterable[int], *, cause: str) -> None:
+    """Inside the caller's transaction: bump inputs, keep a durable dirty mark, enqueue after commit."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return
+    now = timezone.now()
+    for chunk in chunked(ids, 5000):
+        HealthStatus.objects.filter(person_id__in=chunk).update(
+            dirty=True,
+            dirty_since=Coalesce(F("dirty_since"), Value(now)),
+            dirty_cause=cause[:64],
+            inputs_version=F("inputs_version") + 1,
+        )
+    transaction.on_commit(lambda: statuses_enqueue(ids), robust=True)
+
+
+def statuses_enqueue(person_ids: Sequence[int]) -> bool:
+    """Send recomputation tasks; False if the broker refused (the dirty mark remains for the sweep)."""
+    from health.tasks import statuses_recompute_task
+
+    try:
+        for chunk in chunked(list(person_ids), settings.STATUS_RECOMPUTE_BATCH_SIZE):
+            statuses_recompute_task.delay(chunk)
+    except Exception as error:  # noqa: BLE001 - any broker failure: the sweep repairs it
+        if settings.CELERY_TASK_ALWAYS_EAGER:
+            raise
+        logger.warning("status recompute not enqueued (%s persons): %s", len(person_ids), type(error).__name__)
+        return False
+    return True
+
+
+# --- recomputation -------------------------------------------------------------------------
+@dataclass
+class RecomputeResult:
+    evaluated: int = 0
+    written: int = 0
+    changed: int = 0
+    skipped_newer: int = 0
+
+    def add(self, other: RecomputeResult) -> None:
+        self.evaluated += other.evaluated
+        self.written += other.written
+        self.changed += other.changed
+        self.skipped_newer += other.skipped_newer
+
+
+def statuses_recompute(
+    person_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    cause: str = "",
+    policy: Policy | None = None,
+    risk_areas: RiskAreas | None = None,
+) -> RecomputeResult:
+    """Recompute the statuses of these persons, batch by batch, with the one engine."""
+    now = now or timezone.now()
+    policy = policy or policy_current()
+    risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
+    result = RecomputeResult()
+    for batch in chunked(sorted(set(person_ids)), settings.STATUS_RECOMPUTE_BATCH_SIZE):
+        result.add(_recompute_batch(batch, now=now, cause=cause, policy=policy, risk_areas=risk_areas))
+    return result
+
+
+def _recompute_batch(
+    person_ids: list[int], *, now: datetime, cause: str, policy: Policy, risk_areas: RiskAreas
+) -> RecomputeResult:
+    # The inputs version is read before the facts: facts are at least that new (read committed).
+    versions = dict(HealthStatus.objects.filter(person_id__in=person_ids).values_list("person_id", "inputs_version"))
+    facts = registry.facts_for(list(versions))
+    decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
+    return _statuses_write(decisions, versions, now=now, cause=cause)
+
+
+@transaction.atomic
+def _statuses_write(
+    decisions: dict[int, Decision], versions: dict[int, int], *, now: datetime, cause: str
+) -> RecomputeResult:
+    result = RecomputeResult(evaluated=len(decisions))
+    rows = HealthStatus.objects.select_for_update().filter(person_id__in=list(decisions)).order_by("person_id")
+    written, events = [], []
+    for row in rows:
+        version = versions[row.person_id]
+        if row.computed_version > version or (
+            row.computed_version == version and row.computed_at is not None and row.computed_at > now
+        ):
+            result.skipped_newer += 1  # a computation from newer inputs (or later) is already stored
+            continue
+        decision = decisions[row.person_id]
+        reasons = list(decision.reasons)
+        if row.computed_at is None or row.status != decision.status or row.reasons != reasons:
+            events.append(
+                StatusEvent(
+                    person_id=row.person_id,
+                    old_status=row.status if row.computed_at is not None else "",
+                    new_status=decision.status,
+                    old_reasons=row.reasons if row.computed_at is not None else [],
+                    new_reasons=reasons,
+                    cause=(row.dirty_cause if row.dirty else cause) or cause or "recompute",
+                    computed_at=now,
+                    policy_version=decision.policy_version,
+                    inputs_version=version,
+                )
+            )
+        row.status = decision.status
+        row.reasons = reasons
+        row.valid_until = decision.valid_until
+        row.computed_at = now
+        row.policy_version = decision.policy_version
+        row.needs_review = "nat_positive" in decision.review_flags
+        row.computed_version = version
+        row.dirty = row.inputs_version > version
+        if not row.dirty:
+            row.dirty_since = None
+        written.append(row)
+    HealthStatus.objects.bulk_update(written, STATUS_FIELDS, batch_size=500)
+    StatusEvent.objects.bulk_create(events, batch_size=1000)
+    result.written = len(written)
+    result.changed = len(events)
+    return result
+
+
+def person_status_fresh(person_id: int, *, now: datetime | None = None) -> HealthStatus:
+    """The stored status, recomputed first if it is dirty or past its valid_until (never stale)."""
+    now = now or timezone.now()
+    status = HealthStatus.objects.get(person_id=person_id)
+    if status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now):
+        statuses_recompute([person_id], now=now, cause=status.dirty_cause or "valid_until")
+        status = HealthStatus.objects.get(person_id=person_id)
+    return status
+
+
+# --- sweeps and fan-outs ---------------------------------------------------------------------
+def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[str, int]:
+    """Re-enqueue dirty persons whose message may be lost, and persons whose valid_until passed."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.STATUS_SWEEP_GRACE_SECONDS)
+    with transaction.atomic():
+        dirty_ids = list(
+            HealthStatus.objects.filter(dirty=True, dirty_since__lt=stale)
+            .order_by("dirty_since")
+            .values_list("person_id", flat=True)[:limit]
+        )
+        # Restart their grace period so that a slow backlog is not enqueued again every sweep.
+        for chunk in chunked(dirty_ids, 5000):
+            HealthStatus.objects.filter(person_id__in=chunk).update(dirty_since=now)
+        due_ids = list(
+            HealthStatus.objects.filter(dirty=False, valid_until__lte=now)
+            .order_by("valid_until")
+            .values_list("person_id", flat=True)[:limit]
+        )
+        for chunk in chunked(due_ids, 5000):
+            HealthStatus.objects.filter(person_id__in=chunk).update(
+                dirty=True, dirty_since=now, dirty_cause="valid_until", inputs_version=F("inputs_version") + 1
+            )
+        ids = dirty_ids + due_ids
+        if ids:
+            transaction.on_commit(lambda: statuses_enqueue(ids), robust=True)
+    return {"dirty": len(dirty_ids), "due": len(due_ids)}
+
+
+def persons_at_region(region_code: str) -> set[int]:
+    """Persons with any place (stay, hotel, origin) that a risk designation of this region can touch."""
+    from health.engine.regions import city_of, normalize, significant_prefix
+
+    code = normalize(region_code)
+    # Places inside the region, and the places that contain it (a city or province coded as a whole).
+    exact = {code[:2] + "0000", city_of(code), code}
+    if code[:2] in ("11", "12", "31", "50"):
+        exact |= {code[:2] + "0100", code[:2] + "0200"}
+    prefix = significant_prefix(code)
+    person_ids: set[int] = set()
+    for source in registry.sources():
+        if source.persons_at is not None:
+            person_ids.update(source.persons_at(prefix, sorted(exact)))
+    return person_ids
+
+
+def region_risk_changed(region_code: str, *, cause: str = "risk_area") -> int:
+    """Inside the caller's transaction: mark everyone the region's risk can touch dirty."""
+    person_ids = persons_at_region(region_code)
+    persons_mark_dirty(person_ids, cause=cause)
+    return len(person_ids)
+
+
+def statuses_recompute_all(*, cause: str = "policy_change", chunk_size: int | None = None) -> int:
+    """Mark every person dirty and enqueue them in chunks (a new policy, or an operator's request)."""
+    chunk_size = chunk_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
+    count = 0
+    last = 0
+    while True:
+        ids = list(
+            HealthStatus.objects.filter(person_id__gt=last).order_by("person_id").values_list("person_id", flat=True)[
+                : chunk_size * 10
+            ]
+        )
+        if not ids:
+            return count
+        with transaction.atomic():
+            persons_mark_dirty(ids, cause=cause)
+        count += len(ids)
+        last = ids[-1]

@@ -1,0 +1,11 @@
+"""The hotels app's loader: its records -> engine facts, for a batch of persons."""
+from collections.abc import Iterator, Sequence
+
+from health.registry import FactSource
+
+
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+    return iter(())
+
+
+SOURCE = FactSource(name="hotels", load=load_facts)
