@@ -7,8 +7,7 @@ class CommunitiesConfig(AppConfig):
     verbose_name = _("社区")
 
     def ready(self) -> None:
-        from health import registry
-
         from communities import facts
+        from health import registry
 
         registry.register(facts.SOURCE)

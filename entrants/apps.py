@@ -7,8 +7,7 @@ class EntrantsConfig(AppConfig):
     verbose_name = _("入境人员")
 
     def ready(self) -> None:
-        from health import registry
-
         from entrants import facts
+        from health import registry
 
         registry.register(facts.SOURCE)

@@ -8,7 +8,6 @@ class HotelsConfig(AppConfig):
 
     def ready(self) -> None:
         from health import registry
-
         from hotels import facts
 
         registry.register(facts.SOURCE)

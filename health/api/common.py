@@ -1,0 +1,141 @@
+"""What every app's API shares: the inline person, time fields with the contract's bounds,
+the status answer, and the organisation scoping of staff (404 for another's, 403 for a kind)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import permissions, serializers
+
+from health.errors import NotAllowed, NotVisible
+from health.identity import id_number_clean
+from health.models import HealthStatus, Organisation
+from health.selectors import user_is_admin, user_organisation
+
+# A few minutes of clock skew are tolerated for times that must have happened.
+CLOCK_SKEW = timedelta(minutes=5)
+# Nothing this product records predates the pandemic; far-off planned times are typing errors.
+EARLIEST = datetime(2019, 12, 1, tzinfo=timezone.get_fixed_timezone(480))
+PLANNING_HORIZON = timedelta(days=3 * 365)
+
+
+class PersonSerializer(serializers.Serializer):
+    """`{"name": "张三", "id_number": "11010519491231002X"}`; the number is validated, never echoed."""
+
+    name = serializers.CharField(max_length=64, label=_("姓名"))
+    id_number = serializers.CharField(max_length=32, write_only=True, label=_("身份证号"))
+
+    def validate_id_number(self, value: str) -> str:
+        try:
+            return id_number_clean(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+class PastDateTimeField(serializers.DateTimeField):
+    """A time of something that has happened: not in the future (beyond clock skew), not before 2019-12."""
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if moment > timezone.now() + CLOCK_SKEW:
+            raise serializers.ValidationError(_("该时间不能晚于当前时间。"))
+        if moment < EARLIEST:
+            raise serializers.ValidationError(_("该时间过早。"))
+        return moment
+
+
+class PlannedDateTimeField(serializers.DateTimeField):
+    """A planned time (an end, a clearance): may lie ahead, within a few years."""
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        if moment < EARLIEST:
+            raise serializers.ValidationError(_("该时间过早。"))
+        if moment > timezone.now() + PLANNING_HORIZON:
+            raise serializers.ValidationError(_("该时间过晚。"))
+        return moment
+
+
+class PastDateField(serializers.DateField):
+    """A calendar date (Beijing) of something that has happened."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        today = timezone.localdate()
+        if day > today + timedelta(days=1 if timezone.localtime().hour == 23 else 0):
+            raise serializers.ValidationError(_("该日期不能晚于今天。"))
+        if day < EARLIEST.date():
+            raise serializers.ValidationError(_("该日期过早。"))
+        return day
+
+
+def ensure_order(start: datetime | date | None, end: datetime | date | None, *, field: str, message=None) -> None:
+    """An end before its start is a 400 on the end's field."""
+    if start is not None and end is not None and end < start:
+        raise serializers.ValidationError({field: [message or _("结束时间不能早于开始时间。")]})
+
+
+class StatusSerializer(serializers.Serializer):
+    """The status answer of the API contract."""
+
+    status = serializers.CharField()
+    label = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    valid_until = serializers.DateTimeField(allow_null=True)
+    computed_at = serializers.DateTimeField(allow_null=True)
+
+
+def status_payload(health_status: HealthStatus) -> dict:
+    return {
+        "status": health_status.status,
+        "label": str(HealthStatus.Code(health_status.status).label),
+        "reasons": list(health_status.reasons),
+        "valid_until": health_status.valid_until,
+        "computed_at": health_status.computed_at,
+    }
+
+
+# --- who may do what -----------------------------------------------------------------------
+class IsStaff(permissions.BasePermission):
+    """An authenticated account that acts for an organisation, or an administrator."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and (user_is_admin(user) or user_organisation(user)))
+
+
+def require_kind(user, *kinds: str) -> Organisation | None:
+    """The caller's organisation if its kind may act here (None for an administrator); else 403."""
+    if user_is_admin(user):
+        return None
+    organisation = user_organisation(user)
+    if organisation is None or organisation.kind not in kinds:
+        raise NotAllowed()
+    return organisation
+
+
+def organisation_scoped(user, *, kind: str, code: str) -> Organisation:
+    """The organisation `kind`/`code` if the caller acts for it (or is an administrator).
+
+    Another kind of organisation may not take this action (403); another organisation of
+    the same kind, or one that does not exist, is not found (404) so nothing leaks.
+    """
+    own = require_kind(user, kind)
+    if own is not None:
+        if own.code != code:
+            raise NotVisible()
+        return own
+    try:
+        return Organisation.objects.get(kind=kind, code=code)
+    except Organisation.DoesNotExist:
+        raise NotVisible() from None
+
+
+def object_scoped(user, obj, *, organisation_id: int | None, kind: str):
+    """An object owned by `organisation_id`, if the caller may see it; 403 for another kind, 404 for another owner."""
+    own = require_kind(user, kind)
+    if own is not None and own.pk != organisation_id:
+        raise NotVisible()
+    return obj
