@@ -5,7 +5,8 @@ An app registers, in its AppConfig.ready(), a FactSource: `load(person_ids)` yie
 `persons_at(prefix, exact_codes)` returns a queryset of person ids with a place (stay, hotel,
 origin) whose region code starts with `prefix` or is one of `exact_codes` (risk-area fan-out);
 optional `holds(organisation, person_id)` tells whether that organisation keeps a record of
-the person (who may read the person's status).
+the person (who may read the person's status); optional `holds_queryset(organisation)` returns
+a queryset of the person ids that organisation keeps records of (row-level scoping of persons).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class FactSource:
     load: Callable[[Sequence[int]], Iterable[tuple[int, object]]]
     persons_at: Callable[[str, Sequence[str]], object] | None = None
     holds: Callable[[object, int], bool] | None = None
+    holds_queryset: Callable[[object], object] | None = None
 
 
 _sources: dict[str, FactSource] = {}
@@ -41,3 +43,8 @@ def facts_for(person_ids: Sequence[int]) -> dict[int, PersonFacts]:
         for person_id, fact in source.load(person_ids):
             collected[person_id][FACT_FIELDS[type(fact)]].append(fact)
     return {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}
+
+
+def organisation_holds(organisation, person_id: int) -> bool:
+    """Whether any app keeps a record of this person for this organisation."""
+    return any(source.holds is not None and source.holds(organisation, person_id) for source in _sources.values())
