@@ -1,11 +1,28 @@
-"""The communities app's loader: its records -> engine facts, for a batch of persons."""
+"""The communities app's loader: quarantine records -> engine facts, for a batch of persons."""
 from collections.abc import Iterator, Sequence
 
+from communities.models import QuarantineRecord
+from health.engine import QuarantineFact
 from health.registry import FactSource
 
 
-def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
-    return iter(())
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, QuarantineFact]]:
+    """One query for the whole batch; the community code comes through the join."""
+    rows = QuarantineRecord.objects.filter(person_id__in=person_ids).values_list(
+        "person_id", "kind", "started_at", "lifted_at", "community__code"
+    )
+    for person_id, kind, started_at, lifted_at, community_code in rows:
+        yield person_id, QuarantineFact(kind, started_at, lifted_at, community=community_code)
 
 
-SOURCE = FactSource(name="communities", load=load_facts)
+def holds(organisation, person_id: int) -> bool:
+    """A community holds a person when it has a quarantine record of them (lifted or not)."""
+    return QuarantineRecord.objects.filter(community_id=organisation.pk, person_id=person_id).exists()
+
+
+def holds_queryset(organisation):
+    """The ids of the persons this community has quarantine records of."""
+    return QuarantineRecord.objects.filter(community_id=organisation.pk).values_list("person_id", flat=True).distinct()
+
+
+SOURCE = FactSource(name="communities", load=load_facts, persons_at=None, holds=holds, holds_queryset=holds_queryset)
