@@ -1,11 +1,94 @@
-"""The hotels app's loader: its records -> engine facts, for a batch of persons."""
+"""The hotels app's loader: guests' stays and their tests -> engine facts, for a batch of persons."""
+from __future__ import annotations
+
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from health.engine import CheckInFact, NatTestFact
+from health.engine.regions import city_of, contains, normalize, significant_prefix
+from health.models import Organisation
 from health.registry import FactSource
+from hotels.models import CheckIn, NucleicAcidTest
+
+# A hotel without a region (never created by hotel_create) is placed nowhere in JJJ: its stay
+# cannot make anyone eligible, and no risk designation can reach it.
+UNKNOWN_REGION = "000000"
 
 
-def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
-    return iter(())
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
+    """Two queries for the whole batch: the stays (with their hotel's region), then their tests."""
+    stays = list(
+        CheckIn.objects.filter(person_id__in=person_ids).values_list(
+            "pk",
+            "person_id",
+            "hotel__region_id",
+            "checked_in_at",
+            "origin_region_id",
+            "health_management_accepted",
+            "checked_out_at",
+        )
+    )
+    if not stays:
+        return
+    tests: dict[int, list[NatTestFact]] = defaultdict(list)
+    # Only tests recorded against a stay reach the engine (R3 and G2 read a check-in's tests);
+    # the services always attach one.
+    rows = NucleicAcidTest.objects.filter(person_id__in=person_ids, checkin__isnull=False).values_list(
+        "checkin_id", "sampled_at", "result", "source"
+    )
+    for checkin_id, sampled_at, result, source in rows.order_by("sampled_at", "pk"):
+        tests[checkin_id].append(NatTestFact(sampled_at, result, source))
+    for pk, person_id, hotel_region, checked_in_at, origin_region, accepted, checked_out_at in stays:
+        yield person_id, CheckInFact(
+            hotel_region=hotel_region or UNKNOWN_REGION,
+            checked_in_at=checked_in_at,
+            origin_region=origin_region,
+            health_management_accepted=accepted,
+            checked_out_at=checked_out_at,
+            nat_tests=tuple(tests.get(pk, ())),
+        )
 
 
-SOURCE = FactSource(name="hotels", load=load_facts)
+def persons_at(prefix: str, exact: Sequence[str]) -> QuerySet:
+    """Guests whose origin or hotel a risk designation of the region with this prefix can touch.
+
+    Only stays that can still matter: open ones, and those that ended within the window (with a
+    day to spare). Besides the places inside the region (`prefix`) and the ones containing it
+    (`exact`), outside the home region a designation reaches every place of its city (a city
+    elsewhere with a risky district is risky as a whole, status-rules.md "Risk"), so places in
+    the same city are included too.
+    """
+    from health.services.statuses import policy_current
+
+    policy = policy_current()
+    code = normalize(prefix.ljust(6, "0"))
+    prefixes = {prefix}
+    if not contains(policy.home_region, code):
+        prefixes.add(significant_prefix(city_of(code)))
+    places = Q(origin_region_id__in=exact) | Q(hotel__region_id__in=exact)
+    for start in prefixes:
+        places |= Q(origin_region_id__startswith=start) | Q(hotel__region_id__startswith=start)
+    horizon = timezone.now() - timedelta(days=policy.window_days + 1)
+    recent = Q(checked_out_at__isnull=True) | Q(checked_out_at__gte=horizon)
+    return CheckIn.objects.filter(places, recent).values_list("person_id", flat=True).distinct()
+
+
+def holds(organisation: Organisation, person_id: int) -> bool:
+    """A hotel keeps a record of every guest it has registered (open or checked out)."""
+    if organisation is None or organisation.kind != Organisation.Kind.HOTEL:
+        return False
+    return CheckIn.objects.filter(hotel=organisation, person_id=person_id).exists()
+
+
+def holds_queryset(organisation: Organisation) -> QuerySet:
+    """The ids of every person this hotel holds a record of (set-based counterpart of `holds`)."""
+    if organisation is None or organisation.kind != Organisation.Kind.HOTEL:
+        return CheckIn.objects.none().values_list("person_id", flat=True)
+    return CheckIn.objects.filter(hotel=organisation).values_list("person_id", flat=True).distinct()
+
+
+SOURCE = FactSource(name="hotels", load=load_facts, persons_at=persons_at, holds=holds)

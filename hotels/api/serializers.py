@@ -1,0 +1,110 @@
+"""Input and output serializers of the hotels API, one pair per operation."""
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from health.api.common import PastDateTimeField, PersonSerializer, StatusSerializer, status_payload
+from hotels.models import CheckIn, NucleicAcidTest
+from hotels.services import region_current
+
+# A registration carries the tests the guest shows or takes at the desk: a handful at most.
+MAX_TESTS_PER_CHECKIN = 20
+
+
+class RegionCodeField(serializers.CharField):
+    """A current GB/T 2260 code; an unknown or retired one is a 400 on this field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 6)
+        kwargs.setdefault("min_length", 6)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        code = super().to_internal_value(data)
+        if region_current(code) is None:
+            raise serializers.ValidationError(_("未知的区划代码。"))
+        return code
+
+
+# --- hotels ------------------------------------------------------------------------------------
+class HotelInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32, label=_("编码"))
+    name = serializers.CharField(max_length=128, label=_("名称"))
+    region_code = RegionCodeField(label=_("所在区划"))
+
+
+class HotelOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    code = serializers.CharField()
+    name = serializers.CharField()
+    region_code = serializers.CharField(source="region_id")
+
+
+# --- tests -------------------------------------------------------------------------------------
+class NatTestInputSerializer(serializers.Serializer):
+    sampled_at = PastDateTimeField(label=_("采样时间"))
+    result = serializers.ChoiceField(choices=NucleicAcidTest.Result.choices, label=_("检测结果"))
+    source = serializers.ChoiceField(choices=NucleicAcidTest.Source.choices, label=_("来源"))
+
+
+class NatTestOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    checkin_id = serializers.IntegerField()
+    sampled_at = serializers.DateTimeField()
+    result = serializers.CharField()
+    source = serializers.CharField()
+    recorded_at = serializers.DateTimeField()
+
+
+class NatTestAddedSerializer(NatTestOutputSerializer):
+    status = StatusSerializer()
+
+
+# --- check-ins ---------------------------------------------------------------------------------
+class CheckInInputSerializer(serializers.Serializer):
+    person = PersonSerializer(label=_("客人"))
+    checked_in_at = PastDateTimeField(label=_("入住时间"))
+    origin_region_code = RegionCodeField(label=_("来源地"))
+    health_management_accepted = serializers.BooleanField(default=False, label=_("接受酒店健康管理"))
+    nat_tests = NatTestInputSerializer(many=True, required=False, default=list, label=_("核酸检测"))
+
+    def validate_nat_tests(self, value):
+        if len(value) > MAX_TESTS_PER_CHECKIN:
+            raise serializers.ValidationError(
+                _("每次登记最多 %(count)s 项核酸检测。") % {"count": MAX_TESTS_PER_CHECKIN}
+            )
+        return value
+
+
+class CheckOutInputSerializer(serializers.Serializer):
+    checked_out_at = PastDateTimeField(required=False, allow_null=True, default=None, label=_("离店时间"))
+
+
+class GuestSerializer(serializers.Serializer):
+    """The guest as a front desk may see them: the name and the masked ID number, never the number."""
+
+    name = serializers.CharField()
+    id_masked = serializers.CharField()
+
+
+class CheckInOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    hotel_code = serializers.CharField(source="hotel.code")
+    person = GuestSerializer()
+    checked_in_at = serializers.DateTimeField()
+    checked_out_at = serializers.DateTimeField(allow_null=True)
+    origin_region_code = serializers.CharField(source="origin_region_id")
+    health_management_accepted = serializers.BooleanField()
+    nat_tests = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(NatTestOutputSerializer(many=True))
+    def get_nat_tests(self, checkin: CheckIn) -> list[dict]:
+        tests = sorted(checkin.nat_tests.all(), key=lambda test: (test.sampled_at, test.pk))
+        return NatTestOutputSerializer(tests, many=True).data
+
+    @extend_schema_field(StatusSerializer)
+    def get_status(self, checkin: CheckIn) -> dict:
+        # The caller passes a freshly recomputed status for a write; a list shows the stored one.
+        fresh = self.context.get("status")
+        return StatusSerializer(fresh or status_payload(checkin.person.health_status)).data
