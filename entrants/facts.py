@@ -1,11 +1,38 @@
-"""The entrants app's loader: its records -> engine facts, for a batch of persons."""
+"""The entrants app's loader: inbound cases -> engine facts (R4, G1), and who holds them."""
 from collections.abc import Iterator, Sequence
 
+from entrants.models import InboundCase
+from entrants.selectors import inbound_cases_held_by
+from health.engine import InboundCaseFact
 from health.registry import FactSource
 
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
-    return iter(())
+    rows = InboundCase.objects.filter(person_id__in=person_ids).values_list(
+        "person_id",
+        "entered_country_on",
+        "quarantine_ended_at",
+        "entered_city_on",
+        "managing_community__code",
+        "released_at",
+    )
+    for person_id, entered_country_on, quarantine_ended_at, entered_city_on, community, released_at in rows:
+        yield person_id, InboundCaseFact(
+            entered_country_on=entered_country_on,
+            quarantine_ended_at=quarantine_ended_at,
+            entered_city_on=entered_city_on,
+            managing_community=community,
+            released_at=released_at,
+        )
 
 
-SOURCE = FactSource(name="entrants", load=load_facts)
+def holds_queryset(organisation):
+    """Ids of the persons this organisation keeps an inbound case of."""
+    return inbound_cases_held_by(organisation).values_list("person_id", flat=True)
+
+
+def holds(organisation, person_id: int) -> bool:
+    return inbound_cases_held_by(organisation).filter(person_id=person_id).exists()
+
+
+SOURCE = FactSource(name="entrants", load=load_facts, holds=holds, holds_queryset=holds_queryset)

@@ -1,0 +1,23 @@
+"""Reads of the entrants app: which inbound cases a staff account may see."""
+from django.db.models import QuerySet
+
+from entrants.models import InboundCase
+from health.models import Organisation
+from health.selectors import user_is_admin, user_organisation
+
+
+def inbound_cases_held_by(organisation: Organisation | None) -> QuerySet[InboundCase]:
+    """The border department holds every case (it registered them); a community the cases it manages."""
+    if organisation is None:
+        return InboundCase.objects.none()
+    if organisation.kind == Organisation.Kind.BORDER:
+        return InboundCase.objects.all()
+    if organisation.kind == Organisation.Kind.COMMUNITY:
+        return InboundCase.objects.filter(managing_community=organisation)
+    return InboundCase.objects.none()
+
+
+def inbound_cases_visible_to(user) -> QuerySet[InboundCase]:
+    if user_is_admin(user):
+        return InboundCase.objects.all()
+    return inbound_cases_held_by(user_organisation(user))
