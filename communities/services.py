@@ -95,6 +95,8 @@ def quarantine_register(
     if errors:
         raise ValidationError(errors)
     person = person_resolve(name=person_name, id_number=id_number)
+    if QuarantineRecord.objects.filter(person=person, community=community, kind=kind, lifted_at__isnull=True).exists():
+        raise ValidationError({"kind": [_("该人员在本社区已有同类未解除的隔离记录。")]})
     record = QuarantineRecord(
         person=person,
         community=community,

@@ -140,5 +140,5 @@ def test_register_refuses_a_second_active_quarantine_of_the_same_kind():
     register(here, number=number)
     with pytest.raises(ValidationError) as error:
         register(here, number=number)
-    assert list(error.value.message_dict) == ["__all__"]
+    assert list(error.value.message_dict) == ["kind"]
     assert QuarantineRecord.objects.count() == 1
