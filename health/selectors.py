@@ -1,7 +1,9 @@
 """Reads of the core app: who a staff account acts for, and what they may see."""
 from django.contrib.auth.models import AbstractBaseUser
 
-from health.models import Organisation, StaffMembership
+from health import registry
+from health.identity import id_number_digest_or_none
+from health.models import Designation, Organisation, Person, Region, RiskArea, StaffMembership, StatusEvent
 
 
 def membership_of(user: AbstractBaseUser) -> StaffMembership | None:
@@ -26,3 +28,66 @@ def user_organisation(user: AbstractBaseUser) -> Organisation | None:
 def user_organisation_kind(user: AbstractBaseUser) -> str | None:
     organisation = user_organisation(user)
     return organisation.kind if organisation else None
+
+
+# --- persons and their statuses --------------------------------------------------------------
+def user_is_health(user: AbstractBaseUser) -> bool:
+    """Administrators and the health department see every person's status."""
+    return user_is_admin(user) or user_organisation_kind(user) == Organisation.Kind.HEALTH
+
+
+def organisation_holds(organisation: Organisation, person_id: int) -> bool:
+    """Whether any registered source says this organisation keeps a record of the person."""
+    return any(source.holds is not None and source.holds(organisation, person_id) for source in registry.sources())
+
+
+def persons_visible_to(user: AbstractBaseUser):
+    """Persons a staff account may look up in lists: all for administrators and health; for others,
+    the persons their organisation holds records of, as far as the sources can say it set-wise.
+
+    A source may offer `holds_queryset(organisation)` (person ids, as a queryset); a source
+    without it contributes nobody to lists (its per-person `holds` still opens the API read).
+    """
+    if user_is_health(user):
+        return Person.objects.all()
+    organisation = user_organisation(user)
+    if organisation is None:
+        return Person.objects.none()
+    queryset = Person.objects.none()
+    for source in registry.sources():
+        holds_queryset = getattr(source, "holds_queryset", None)
+        if holds_queryset is not None:
+            queryset = queryset | Person.objects.filter(pk__in=holds_queryset(organisation))
+    return queryset
+
+
+def person_readable_by(user: AbstractBaseUser, *, id_number: str):
+    """The person with this ID number if the staff account may read their status, else None."""
+    digest = id_number_digest_or_none(id_number)
+    person = Person.objects.filter(id_digest=digest).first() if digest else None
+    if person is None:
+        return None
+    if user_is_health(user):
+        return person
+    organisation = user_organisation(user)
+    if organisation is not None and organisation_holds(organisation, person.pk):
+        return person
+    return None
+
+
+def person_status_history(person_id: int, *, limit: int = 200):
+    return StatusEvent.objects.filter(person_id=person_id).order_by("-computed_at", "-pk")[:limit]
+
+
+def designations_visible_to(user: AbstractBaseUser):
+    return Designation.objects.select_related("person") if user_is_health(user) else Designation.objects.none()
+
+
+def risk_areas_visible_to(user: AbstractBaseUser):
+    return RiskArea.objects.select_related("region") if user_is_health(user) else RiskArea.objects.none()
+
+
+def region_codes_unknown(codes) -> set[str]:
+    """The codes among `codes` that are not GB/T 2260 regions (one query)."""
+    codes = set(codes)
+    return codes - set(Region.objects.filter(code__in=codes).values_list("code", flat=True))

@@ -139,3 +139,15 @@ def object_scoped(user, obj, *, organisation_id: int | None, kind: str):
     if own is not None and own.pk != organisation_id:
         raise NotVisible()
     return obj
+
+
+class BoundedListField(serializers.ListField):
+    """A list whose length is checked before its items: an oversized request fails at once, cheaply.
+
+    Item errors are keyed by the item's index (`{"stays": {"3": {...}}}`), as ListField does.
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)

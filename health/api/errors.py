@@ -9,6 +9,9 @@ from health.errors import ApplicationError
 
 def exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
+        # An error that knows its detailed body (e.g. the rows of a feed that conflict) gives it.
+        if getattr(exc, "body", None) is not None:
+            return Response(exc.body, status=exc.status_code)
         key = exc.field or "detail"
         body = {key: [str(exc.message)]} if exc.field else {"detail": str(exc.message)}
         return Response(body, status=exc.status_code)

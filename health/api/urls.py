@@ -1,2 +1,16 @@
 """API routes of the core app (mounted under /api/v1/)."""
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("risk-areas/", views.RiskAreaListView.as_view(), name="risk-area-list"),
+    path("risk-areas/<int:pk>/", views.RiskAreaDetailView.as_view(), name="risk-area-detail"),
+    path("designations/", views.DesignationListView.as_view(), name="designation-list"),
+    path("designations/<int:pk>/clear/", views.DesignationClearView.as_view(), name="designation-clear"),
+    path("itinerary/stays/", views.StaysView.as_view(), name="itinerary-stays"),
+    path("status/query/", views.StatusQueryView.as_view(), name="status-query"),
+    path("status/declarations/", views.DeclarationView.as_view(), name="status-declarations"),
+    path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),
+]

@@ -1,0 +1,218 @@
+"""Input and output serializers of the core app's endpoints, one pair per operation."""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from health.identity import id_number_clean
+from health.models import Designation, HealthStatus, Person, RiskArea, StatusEvent
+from health.selectors import region_codes_unknown
+from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
+
+from .common import (
+    BoundedListField,
+    PastDateTimeField,
+    PersonSerializer,
+    PlannedDateTimeField,
+    StatusSerializer,
+    ensure_order,
+)
+
+UNKNOWN_REGION = _("未知的区划代码。")
+
+
+class RegionCodeField(serializers.RegexField):
+    """A 6-digit GB/T 2260 code (existence is checked in bulk by the serializer that holds it)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("区划代码"))
+        kwargs.setdefault("error_messages", {"invalid": _("区划代码应为6位数字。")})
+        super().__init__(r"^\d{6}$", max_length=6, **kwargs)
+
+
+class IdNumberField(serializers.CharField):
+    """A resident ID number, validated (GB 11643-1999) and never echoed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("身份证号"))
+        super().__init__(max_length=32, write_only=True, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return id_number_clean(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+
+# Named enum components: other apps have "kind" and "level" fields with other choices.
+@extend_schema_field({"type": "string", "enum": list(Designation.Kind.values)}, component_name="DesignationKind")
+class DesignationKindField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=Designation.Kind.choices, label=_("类别"), **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": list(RiskArea.Level.values)}, component_name="RiskLevel")
+class RiskLevelField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=RiskArea.Level.choices, label=_("风险等级"), **kwargs)
+
+
+class MaskedPersonSerializer(serializers.ModelSerializer):
+    """A person as staff may see them: the masked number only."""
+
+    id_masked = serializers.CharField(read_only=True, label=_("身份证号"))
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "id_masked"]
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    token = serializers.CharField(label=_("令牌"))
+
+
+# --- risk areas --------------------------------------------------------------------------------
+class RiskAreaCreateInputSerializer(serializers.Serializer):
+    region_code = RegionCodeField()
+    level = RiskLevelField()
+    effective_from = PlannedDateTimeField(label=_("生效时间"))
+    effective_to = PlannedDateTimeField(required=False, allow_null=True, default=None, label=_("解除时间"))
+
+    def validate_region_code(self, value: str) -> str:
+        if region_codes_unknown([value]):
+            raise serializers.ValidationError(UNKNOWN_REGION)
+        return value
+
+    def validate(self, attrs):
+        if attrs["effective_to"] is not None and attrs["effective_to"] <= attrs["effective_from"]:
+            raise serializers.ValidationError({"effective_to": [_("解除时间必须晚于生效时间。")]})
+        return attrs
+
+
+class RiskAreaUpdateInputSerializer(serializers.Serializer):
+    effective_to = PlannedDateTimeField(allow_null=True, label=_("解除时间"))
+
+
+class RiskAreaOutputSerializer(serializers.ModelSerializer):
+    region_code = serializers.CharField(source="region_id", read_only=True, label=_("区划代码"))
+    region_name = serializers.CharField(source="region.full_name", read_only=True, label=_("区划名称"))
+    level = RiskLevelField(read_only=True)
+
+    class Meta:
+        model = RiskArea
+        fields = ["id", "region_code", "region_name", "level", "effective_from", "effective_to", "created_at"]
+
+
+# --- designations ------------------------------------------------------------------------------
+class DesignationCreateInputSerializer(serializers.Serializer):
+    person = PersonSerializer(label=_("人员"))
+    kind = DesignationKindField()
+    designated_at = PastDateTimeField(label=_("认定时间"))
+    cleared_at = PlannedDateTimeField(required=False, allow_null=True, default=None, label=_("解除时间"))
+
+    def validate(self, attrs):
+        ensure_order(attrs["designated_at"], attrs["cleared_at"], field="cleared_at", message=_("解除时间不能早于认定时间。"))
+        return attrs
+
+
+class DesignationClearInputSerializer(serializers.Serializer):
+    cleared_at = PlannedDateTimeField(required=False, allow_null=True, default=None, label=_("解除时间"))
+
+
+class DesignationOutputSerializer(serializers.ModelSerializer):
+    person = MaskedPersonSerializer(read_only=True)
+    kind = DesignationKindField(read_only=True)
+
+    class Meta:
+        model = Designation
+        fields = ["id", "person", "kind", "designated_at", "cleared_at", "created_at"]
+
+
+# --- itinerary ---------------------------------------------------------------------------------
+class StayInputSerializer(serializers.Serializer):
+    person = PersonSerializer(label=_("人员"))
+    city_code = RegionCodeField(label=_("城市代码"))
+    arrived_at = PastDateTimeField(label=_("到达时间"))
+    left_at = PastDateTimeField(required=False, allow_null=True, default=None, label=_("离开时间"))
+
+    def validate(self, attrs):
+        ensure_order(attrs["arrived_at"], attrs["left_at"], field="left_at", message=_("离开时间不能早于到达时间。"))
+        return attrs
+
+
+class StaysInputSerializer(serializers.Serializer):
+    stays = BoundedListField(child=StayInputSerializer(), max_length=STAYS_MAX, allow_empty=False, label=_("行程"))
+
+    def validate_stays(self, stays):
+        unknown = region_codes_unknown(row["city_code"] for row in stays)
+        errors = {index: {"city_code": [UNKNOWN_REGION]} for index, row in enumerate(stays) if row["city_code"] in unknown}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return stays
+
+
+class StaysOutputSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(label=_("已接收"))
+
+
+# --- the public's own status -----------------------------------------------------------------
+class StatusQueryInputSerializer(PersonSerializer):
+    """`{name, id_number}`: the resident's own status."""
+
+
+class DeclarationInputSerializer(PersonSerializer):
+    city_codes = BoundedListField(
+        child=RegionCodeField(), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
+    )
+
+    def validate_city_codes(self, codes):
+        unknown = region_codes_unknown(codes)
+        errors = {index: [UNKNOWN_REGION] for index, code in enumerate(codes) if code in unknown}
+        if errors:
+            raise serializers.ValidationError(errors)
+        return list(dict.fromkeys(codes))
+
+
+# --- staff reads -------------------------------------------------------------------------------
+class PersonStatusInputSerializer(serializers.Serializer):
+    id_number = IdNumberField()
+    purpose = serializers.CharField(max_length=255, required=False, allow_blank=True, default="", label=_("事由"))
+
+
+class StatusEventSerializer(serializers.ModelSerializer):
+    old_label = serializers.SerializerMethodField(label=_("原状态名称"))
+    new_label = serializers.SerializerMethodField(label=_("新状态名称"))
+
+    class Meta:
+        model = StatusEvent
+        fields = [
+            "old_status",
+            "old_label",
+            "old_reasons",
+            "new_status",
+            "new_label",
+            "new_reasons",
+            "cause",
+            "computed_at",
+            "policy_version",
+        ]
+
+    def _label(self, code: str) -> str:
+        return str(HealthStatus.Code(code).label) if code in HealthStatus.Code.values else ""
+
+    def get_old_label(self, event: StatusEvent) -> str:
+        return self._label(event.old_status)
+
+    def get_new_label(self, event: StatusEvent) -> str:
+        return self._label(event.new_status)
+
+
+class PersonStatusOutputSerializer(StatusSerializer):
+    person = MaskedPersonSerializer()
+    policy_version = serializers.IntegerField(allow_null=True, label=_("规则版本"))
+    needs_review = serializers.BooleanField(label=_("需卫健部门复核"))
+    history = StatusEventSerializer(many=True, label=_("状态变更记录"))
+

@@ -1,0 +1,266 @@
+"""Endpoints of the core app: token, risk areas, designations, itinerary feed, public and staff status reads.
+
+Views are thin: validate with the input serializer, check who may act, call one service,
+render with the output serializer.
+"""
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from health.errors import NotVisible
+from health.models import Organisation
+from health.selectors import (
+    designations_visible_to,
+    person_readable_by,
+    person_status_history,
+    risk_areas_visible_to,
+)
+from health.services import access, designations, itinerary, risk_areas
+
+from . import serializers as s
+from .common import IsStaff, StatusSerializer, require_kind, status_payload
+from .throttling import PublicAddressThrottle, PublicIdNumberThrottle, TokenAddressThrottle
+
+HEALTH = Organisation.Kind.HEALTH
+PLATFORM = Organisation.Kind.PLATFORM
+
+ERRORS = {
+    400: OpenApiResponse(description=_("输入无效（字段错误）")),
+    401: OpenApiResponse(description=_("未提供身份凭据")),
+    403: OpenApiResponse(description=_("该机构类型无权执行此操作")),
+}
+NOT_FOUND = {404: OpenApiResponse(description=_("不存在或不属于本机构"))}
+
+
+class TokenView(ObtainAuthToken):
+    """`{username, password}` -> `{token}` for staff accounts."""
+
+    throttle_classes = [TokenAddressThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        summary=_("获取访问令牌"),
+        request=AuthTokenSerializer,
+        responses={200: s.TokenOutputSerializer, 400: ERRORS[400], 429: OpenApiResponse(description=_("请求过于频繁"))},
+        auth=[],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+# --- risk areas --------------------------------------------------------------------------------
+class RiskAreaListView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["risk-areas"],
+        summary=_("发布风险地区"),
+        request=s.RiskAreaCreateInputSerializer,
+        responses={201: s.RiskAreaOutputSerializer, **ERRORS},
+    )
+    def post(self, request):
+        organisation = require_kind(request.user, HEALTH)
+        data = _valid(s.RiskAreaCreateInputSerializer, request)
+        risk_area = risk_areas.risk_area_create(
+            actor=request.user,
+            organisation=organisation,
+            region=_region(data["region_code"]),
+            level=data["level"],
+            effective_from=data["effective_from"],
+            effective_to=data["effective_to"],
+        )
+        return Response(s.RiskAreaOutputSerializer(risk_area).data, status=status.HTTP_201_CREATED)
+
+
+class RiskAreaDetailView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["risk-areas"],
+        summary=_("调整风险地区（解除时间）"),
+        request=s.RiskAreaUpdateInputSerializer,
+        responses={200: s.RiskAreaOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def patch(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        risk_area = _visible(risk_areas_visible_to(request.user), pk)
+        data = _valid(s.RiskAreaUpdateInputSerializer, request)
+        risk_area = risk_areas.risk_area_update(actor=request.user, risk_area=risk_area, effective_to=data["effective_to"])
+        return Response(s.RiskAreaOutputSerializer(risk_area).data)
+
+
+# --- designations ------------------------------------------------------------------------------
+class DesignationListView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["designations"],
+        summary=_("登记病例认定"),
+        request=s.DesignationCreateInputSerializer,
+        responses={201: s.DesignationOutputSerializer, **ERRORS, 409: OpenApiResponse(description=_("姓名与身份证号不符"))},
+    )
+    def post(self, request):
+        require_kind(request.user, HEALTH)
+        data = _valid(s.DesignationCreateInputSerializer, request)
+        designation = designations.designation_create(
+            actor=request.user,
+            name=data["person"]["name"],
+            id_number=data["person"]["id_number"],
+            kind=data["kind"],
+            designated_at=data["designated_at"],
+            cleared_at=data["cleared_at"],
+        )
+        return Response(s.DesignationOutputSerializer(designation).data, status=status.HTTP_201_CREATED)
+
+
+class DesignationClearView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["designations"],
+        summary=_("解除病例认定"),
+        request=s.DesignationClearInputSerializer,
+        responses={200: s.DesignationOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        designation = _visible(designations_visible_to(request.user), pk)
+        data = _valid(s.DesignationClearInputSerializer, request)
+        designation = designations.designation_clear(
+            actor=request.user, designation=designation, cleared_at=data["cleared_at"]
+        )
+        return Response(s.DesignationOutputSerializer(designation).data)
+
+
+# --- itinerary feed ----------------------------------------------------------------------------
+class StaysView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["itinerary"],
+        summary=_("批量上报行程（全部成功或全部不写入）"),
+        request=s.StaysInputSerializer,
+        responses={201: s.StaysOutputSerializer, **ERRORS, 409: OpenApiResponse(description=_("某行姓名与身份证号不符"))},
+    )
+    def post(self, request):
+        require_kind(request.user, PLATFORM)
+        data = _valid(s.StaysInputSerializer, request)
+        rows = [
+            itinerary.StayInput(
+                name=row["person"]["name"],
+                id_number=row["person"]["id_number"],
+                region_code=row["city_code"],
+                arrived_at=row["arrived_at"],
+                left_at=row["left_at"],
+            )
+            for row in data["stays"]
+        ]
+        accepted = itinerary.stays_ingest(actor=request.user, stays=rows)
+        return Response(s.StaysOutputSerializer({"accepted": accepted}).data, status=status.HTTP_201_CREATED)
+
+
+# --- the public's own status -----------------------------------------------------------------
+class PublicView(APIView):
+    """Anyone, without credentials; throttled per address and per ID number; never cached."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+PUBLIC_ERRORS = {400: ERRORS[400], 429: OpenApiResponse(description=_("请求过于频繁"))}
+
+
+class StatusQueryView(PublicView):
+    @extend_schema(
+        tags=["public"],
+        summary=_("查询本人健康状态"),
+        request=s.StatusQueryInputSerializer,
+        responses={200: StatusSerializer, **PUBLIC_ERRORS},
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(s.StatusQueryInputSerializer, request)
+        health_status = access.status_public(name=data["name"], id_number=data["id_number"])
+        return Response(StatusSerializer(status_payload(health_status)).data)
+
+
+class DeclarationView(PublicView):
+    @extend_schema(
+        tags=["public"],
+        summary=_("申报行程并重新计算健康状态"),
+        request=s.DeclarationInputSerializer,
+        responses={201: StatusSerializer, **PUBLIC_ERRORS},
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(s.DeclarationInputSerializer, request)
+        person = itinerary.declaration_submit(
+            name=data["name"], id_number=data["id_number"], region_codes=data["city_codes"]
+        )
+        if person is None:
+            health_status = access.status_of_stranger(declared_regions=data["city_codes"])
+        else:
+            # Recomputed now if the task has not done it yet: the person sees the answer to their declaration.
+            health_status = access.person_status_fresh(person.pk)
+        return Response(StatusSerializer(status_payload(health_status)).data, status=status.HTTP_201_CREATED)
+
+
+# --- staff reads -------------------------------------------------------------------------------
+class PersonStatusView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["persons"],
+        summary=_("工作人员查询人员健康状态（留痕）"),
+        request=s.PersonStatusInputSerializer,
+        responses={200: s.PersonStatusOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request):
+        data = _valid(s.PersonStatusInputSerializer, request)
+        person = person_readable_by(request.user, id_number=data["id_number"])
+        if person is None:
+            raise NotVisible()
+        health_status = access.person_status_read(
+            user=request.user, person=person, channel=access.Channel.API, purpose=data["purpose"]
+        )
+        payload = status_payload(health_status) | {
+            "person": person,
+            "policy_version": health_status.policy_version,
+            "needs_review": health_status.needs_review,
+            "history": list(person_status_history(person.pk)),
+        }
+        return Response(s.PersonStatusOutputSerializer(payload).data)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data, context={"request": request})
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _visible(queryset, pk: int):
+    try:
+        return queryset.get(pk=pk)
+    except queryset.model.DoesNotExist:
+        raise NotVisible() from None
+
+
+def _region(code: str):
+    from health.models import Region
+
+    return get_object_or_404(Region, code=code)

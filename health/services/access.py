@@ -1,0 +1,81 @@
+"""Reads of a status: staff reads (each audited: who, when, through what, why) and the public's own."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from health.engine import DeclarationFact, PersonFacts, evaluate
+from health.engine.rules import evaluate_unknown
+from health.identity import id_number_digest_or_none
+from health.models import HealthStatus, Person, StatusAccess
+from health.services.itinerary import name_normalise
+from health.services.statuses import person_status_fresh, policy_current
+
+
+class Channel:
+    API = "api"
+    ADMIN = "admin"
+
+
+@transaction.atomic
+def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> StatusAccess:
+    access = StatusAccess(user=user, person=person, channel=channel, purpose=(purpose or "")[:255])
+    access.full_clean()
+    access.save()
+    return access
+
+
+def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> HealthStatus:
+    """The person's fresh status for a staff member, with the access written first.
+
+    The audit row is committed before the status is served, so a read that is answered is
+    always on record (a failed recomputation still leaves the attempt in the log).
+    """
+    status_access_record(user=user, person=person, channel=channel, purpose=purpose)
+    return person_status_fresh(person.pk)
+
+
+# --- the public's own reads ------------------------------------------------------------------
+def _unsaved_status(*, status: str, reasons: Sequence[str], valid_until: datetime | None, now: datetime) -> HealthStatus:
+    # The same model the stored answers come from, so both render through one serializer.
+    return HealthStatus(status=status, reasons=list(reasons), valid_until=valid_until, computed_at=now)
+
+
+def status_of_stranger(*, now: datetime | None = None, declared_regions: Sequence[str] = ()) -> HealthStatus:
+    """What a person with no data gets (plus, after a declaration, only that declaration).
+
+    The answer for an unknown ID number, or a known one with another name: it reveals nothing.
+    """
+    now = now or timezone.now()
+    policy = policy_current()
+    if declared_regions:
+        facts = PersonFacts(declarations=(DeclarationFact(now, tuple(declared_regions)),))
+        # Evaluated a moment after the declaration, as the stored path recomputes after its commit.
+        now = timezone.now()
+        decision = evaluate(facts, now=now, policy=policy)
+    else:
+        decision = evaluate_unknown(now=now, policy=policy)
+    return _unsaved_status(status=decision.status, reasons=decision.reasons, valid_until=decision.valid_until, now=now)
+
+
+def person_matching(*, name: str, id_number: str) -> Person | None:
+    """The person with this ID number and this very name (one indexed lookup), else None."""
+    digest = id_number_digest_or_none(id_number)
+    if digest is None:
+        return None
+    person = Person.objects.filter(id_digest=digest).first()
+    if person is None or person.name != name_normalise(name):
+        return None
+    return person
+
+
+def status_public(*, name: str, id_number: str) -> HealthStatus:
+    """A resident's own status, fresh; a stranger's answer when the number and name do not match."""
+    person = person_matching(name=name, id_number=id_number)
+    if person is None:
+        return status_of_stranger()
+    return person_status_fresh(person.pk)
