@@ -4,26 +4,32 @@ from django.db import DatabaseError
 
 from health.services import statuses
 
+# retry_backoff must be an int: Celery draws the jitter with random.randrange, which rejects
+# a float (a backoff of 0.5 turned every retry into a ValueError).
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
 
-@shared_task(
-    name="health.tasks.statuses_recompute_task",
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=0.5,
-    retry_backoff_max=30,
-    retry_jitter=True,
-    max_retries=10,
-)
+
+@shared_task(name="health.tasks.statuses_recompute_task", **RETRY)
 def statuses_recompute_task(person_ids: list[int], cause: str = "") -> dict:
+    """Recompute a chunk; safe to run twice or out of order (versions guard every write)."""
     result = statuses.statuses_recompute(person_ids, cause=cause)
-    return {"evaluated": result.evaluated, "changed": result.changed}
+    return {"evaluated": result.evaluated, "changed": result.changed, "skipped_newer": result.skipped_newer}
 
 
-@shared_task(name="health.tasks.statuses_sweep", acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True)
+@shared_task(name="health.tasks.statuses_sweep", **RETRY)
 def statuses_sweep() -> dict:
+    """Periodic (beat): re-enqueue dirty persons whose message may be lost, and persons now due."""
     return statuses.statuses_sweep()
 
 
-@shared_task(name="health.tasks.statuses_recompute_all_task", acks_late=True, autoretry_for=(DatabaseError,))
+@shared_task(name="health.tasks.statuses_recompute_all_task", **RETRY)
 def statuses_recompute_all_task(cause: str = "policy_change") -> int:
+    """Everyone dirty, in chunks (after a policy change); the chunks are recomputed by other tasks."""
     return statuses.statuses_recompute_all(cause=cause)

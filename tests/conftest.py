@@ -1,8 +1,55 @@
-"""Shared fixtures: API clients authenticated as a given staff account."""
+"""Shared fixtures: API clients authenticated as a given staff account; real-service gating."""
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
+
+
+def services_required() -> bool:
+    """CI sets REQUIRE_SERVICES=1: then a test that needs a real service fails instead of skipping."""
+    return os.environ.get("REQUIRE_SERVICES", "") == "1"
+
+
+def services_missing() -> list[str]:
+    """What a `worker` test needs and this environment lacks: a broker and a server database."""
+    from django.conf import settings
+
+    missing = []
+    if not os.environ.get("CELERY_BROKER_URL", ""):
+        missing.append("CELERY_BROKER_URL")
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        missing.append("DATABASE_URL=postgres://…")
+    return missing
+
+
+def pytest_collection_modifyitems(config, items):
+    worker_items = [item for item in items if item.get_closest_marker("worker")]
+    if not worker_items or services_required():
+        return  # required: never skipped; the `worker_services` fixture fails if they are missing
+    missing = services_missing()
+    if missing:
+        skip = pytest.mark.skip(reason=f"needs a real broker and database: set {', '.join(missing)}")
+        for item in worker_items:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def worker_services():
+    """Fails (never skips) when REQUIRE_SERVICES=1 and the broker or PostgreSQL is not configured."""
+    missing = services_missing()
+    if missing:
+        pytest.fail(f"REQUIRE_SERVICES=1 but not configured: {', '.join(missing)}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _cache_cleared():
+    """Throttle counters live in the cache (Redis in CI): no test inherits another's requests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
 
 
 @pytest.fixture

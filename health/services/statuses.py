@@ -88,18 +88,31 @@ def persons_mark_dirty(person_ids: Iterable[int], *, cause: str) -> None:
 
 
 def statuses_enqueue(person_ids: Sequence[int]) -> bool:
-    """Send recomputation tasks; False if the broker refused (the dirty mark remains for the sweep)."""
+    """Send recomputation tasks; False if the broker refused (the dirty mark remains for the sweep).
+
+    Called after commit. With a broker that is down the publish fails within the broker's
+    connect/socket timeouts (settings: CELERY_BROKER_TRANSPORT_OPTIONS) and is dropped here on
+    purpose: the persons stay dirty and `statuses_sweep` enqueues them again once it can.
+    """
     from health.tasks import statuses_recompute_task
 
+    # Read at call time so that a deployment (or a test) can route status work to its own queue.
+    queue = getattr(settings, "STATUS_RECOMPUTE_QUEUE", "") or None
     try:
         for chunk in chunked(list(person_ids), settings.STATUS_RECOMPUTE_BATCH_SIZE):
-            statuses_recompute_task.delay(chunk)
+            statuses_recompute_task.apply_async((chunk,), queue=queue)
     except Exception as error:  # noqa: BLE001 - any broker failure: the sweep repairs it
-        if settings.CELERY_TASK_ALWAYS_EAGER:
+        if _eager():
             raise
         logger.warning("status recompute not enqueued (%s persons): %s", len(person_ids), type(error).__name__)
         return False
     return True
+
+
+def _eager() -> bool:
+    from config.celery_app import app
+
+    return bool(app.conf.task_always_eager)
 
 
 # --- recomputation -------------------------------------------------------------------------
@@ -186,7 +199,8 @@ def _statuses_write(
         if not row.dirty:
             row.dirty_since = None
         written.append(row)
-    HealthStatus.objects.bulk_update(written, STATUS_FIELDS, batch_size=500)
+    # No batch_size: one UPDATE per batch where the database allows it (SQLite caps its parameters).
+    HealthStatus.objects.bulk_update(written, STATUS_FIELDS)
     StatusEvent.objects.bulk_create(events, batch_size=1000)
     result.written = len(written)
     result.changed = len(events)
@@ -198,7 +212,8 @@ def person_status_fresh(person_id: int, *, now: datetime | None = None) -> Healt
     now = now or timezone.now()
     status = HealthStatus.objects.get(person_id=person_id)
     if status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now):
-        statuses_recompute([person_id], now=now, cause=status.dirty_cause or "valid_until")
+        # dirty_cause is the last mark's cause; a clean row past its valid_until is due for time alone.
+        statuses_recompute([person_id], now=now, cause=status.dirty_cause if status.dirty else "valid_until")
         status = HealthStatus.objects.get(person_id=person_id)
     return status
 
@@ -209,9 +224,10 @@ def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.STATUS_SWEEP_GRACE_SECONDS)
     with transaction.atomic():
+        # A row created dirty without a mark time (a new person) is as old as it gets.
         dirty_ids = list(
-            HealthStatus.objects.filter(dirty=True, dirty_since__lt=stale)
-            .order_by("dirty_since")
+            HealthStatus.objects.filter(Q(dirty_since__lt=stale) | Q(dirty_since__isnull=True), dirty=True)
+            .order_by(F("dirty_since").asc(nulls_first=True), "person_id")
             .values_list("person_id", flat=True)[:limit]
         )
         # Restart their grace period so that a slow backlog is not enqueued again every sweep.
@@ -232,20 +248,29 @@ def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[
     return {"dirty": len(dirty_ids), "due": len(due_ids)}
 
 
-def persons_at_region(region_code: str) -> set[int]:
-    """Persons with any place (stay, hotel, origin) that a risk designation of this region can touch."""
-    from health.engine.regions import city_of, normalize, significant_prefix
+def persons_at_region(region_code: str, *, home_region: str | None = None) -> set[int]:
+    """Persons with any place (stay, hotel, origin) that a risk designation of this region can touch.
+
+    Mirrors RiskAreas.relevant (status-rules.md, "Risk"). Outside the home region a designation
+    reaches every place of the designated region's city (a risky district makes its city risky
+    as a whole) and the province coded as a whole; inside it, only places the region contains as
+    given. Over-marking is harmless (a needless recomputation); missing a person is not.
+    """
+    from health.engine.regions import city_of, contains, normalize, significant_prefix
 
     code = normalize(region_code)
-    # Places inside the region, and the places that contain it (a city or province coded as a whole).
-    exact = {code[:2] + "0000", city_of(code), code}
-    if code[:2] in ("11", "12", "31", "50"):
-        exact |= {code[:2] + "0100", code[:2] + "0200"}
-    prefix = significant_prefix(code)
+    home = home_region or policy_current().home_region
+    city = city_of(code)
+    if contains(home, city):
+        # At home a designation reaches only the places it contains as given.
+        prefix, exact = significant_prefix(code), [code]
+    else:
+        # Elsewhere it reaches its whole city, and a place coded to its province as a whole.
+        prefix, exact = significant_prefix(city), sorted({city, code[:2] + "0000"})
     person_ids: set[int] = set()
     for source in registry.sources():
         if source.persons_at is not None:
-            person_ids.update(source.persons_at(prefix, sorted(exact)))
+            person_ids.update(source.persons_at(prefix, exact))
     return person_ids
 
 
@@ -257,19 +282,32 @@ def region_risk_changed(region_code: str, *, cause: str = "risk_area") -> int:
 
 
 def statuses_recompute_all(*, cause: str = "policy_change", chunk_size: int | None = None) -> int:
-    """Mark every person dirty and enqueue them in chunks (a new policy, or an operator's request)."""
+    """Mark every person dirty and enqueue them, one chunk per transaction (a new policy, or an operator).
+
+    Keyset pagination over person ids: memory stays bounded and no transaction holds the whole
+    table. Each chunk is durable once committed, so an interrupted run loses nothing: the sweep
+    finishes it.
+    """
     chunk_size = chunk_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
     count = 0
-    last = 0
-    while True:
-        ids = list(
-            HealthStatus.objects.filter(person_id__gt=last).order_by("person_id").values_list("person_id", flat=True)[
-                : chunk_size * 10
-            ]
-        )
-        if not ids:
-            return count
+    for ids in person_id_chunks(chunk_size=chunk_size):
         with transaction.atomic():
             persons_mark_dirty(ids, cause=cause)
         count += len(ids)
+    return count
+
+
+def person_id_chunks(*, chunk_size: int, dirty: bool | None = None, due_at: datetime | None = None) -> Iterator[list[int]]:
+    """Person ids in ascending keyset chunks; optionally only dirty ones, or only clean ones due at `due_at`."""
+    rows = HealthStatus.objects.all()
+    if dirty is not None:
+        rows = rows.filter(dirty=dirty)
+    if due_at is not None:
+        rows = rows.filter(valid_until__lte=due_at)
+    last = 0
+    while True:
+        ids = list(rows.filter(person_id__gt=last).order_by("person_id").values_list("person_id", flat=True)[:chunk_size])
+        if not ids:
+            return
+        yield ids
         last = ids[-1]
