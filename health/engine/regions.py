@@ -59,15 +59,20 @@ def overlaps(risk: RiskFact, start: datetime, end: datetime) -> bool:
 
 
 class RiskAreas:
-    """Risk designations indexed by province: any designation relevant to a place shares its province."""
+    """Risk designations indexed by province: any designation relevant to a place shares its province.
 
-    __slots__ = ("_by_province",)
+    One instance serves a whole batch of persons, so the designations relevant to each place are
+    worked out once and remembered (the object is immutable; the memo only grows with the places seen).
+    """
+
+    __slots__ = ("_by_province", "_relevant")
 
     def __init__(self, risks: Iterable[RiskFact] = ()) -> None:
         by_province: dict[str, list[RiskFact]] = defaultdict(list)
         for risk in risks:
             by_province[province_of(risk.region)].append(risk)
         self._by_province = {province: tuple(items) for province, items in by_province.items()}
+        self._relevant: dict[tuple[str, str], tuple[RiskFact, ...]] = {}
 
     @classmethod
     def of(cls, risks: RiskAreas | Iterable[RiskFact]) -> RiskAreas:
@@ -76,17 +81,23 @@ class RiskAreas:
     def candidates(self, place: str) -> tuple[RiskFact, ...]:
         return self._by_province.get(province_of(place), ())
 
-    def relevant(self, place: str, home_region: str) -> list[RiskFact]:
+    def relevant(self, place: str, home_region: str) -> tuple[RiskFact, ...]:
         """The designations whose region makes `place` risky when they are in force."""
+        key = (place, home_region)
+        found = self._relevant.get(key)
+        if found is None:
+            found = self._relevant[key] = self._find_relevant(place, home_region)
+        return found
+
+    def _find_relevant(self, place: str, home_region: str) -> tuple[RiskFact, ...]:
+        candidates = self.candidates(place)
+        if not candidates:
+            return ()
         if contains(home_region, place):
             # At home only a designation containing the place as given reaches it.
-            return [risk for risk in self.candidates(place) if contains(risk.region, place)]
+            return tuple(risk for risk in candidates if contains(risk.region, place))
         city = city_of(place)
-        return [
-            risk
-            for risk in self.candidates(place)
-            if contains(risk.region, city) or contains(city, risk.region)
-        ]
+        return tuple(risk for risk in candidates if contains(risk.region, city) or contains(city, risk.region))
 
     def is_risky(self, place: str, start: datetime, end: datetime, home_region: str) -> bool:
         return any(overlaps(risk, start, end) for risk in self.relevant(place, home_region))

@@ -3,10 +3,11 @@
 `evaluate(facts, now=..., policy=..., risk_areas=...)` is total: missing or odd data gives a
 reason, never an exception. Facts dated after `now` (a clock a little ahead, a planned end)
 have not happened yet: they are ignored by the rules and only bound `valid_until`.
+The decisions taken where the spec is silent are listed, each with its test, in docs/rules.md.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -23,9 +24,13 @@ from .regions import RiskAreas, city_of, contains, normalize, significant_prefix
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 ONE_SECOND = timedelta(seconds=1)
+# The closed window [now - WINDOW_DAYS, now] still holds a moment X at now = X + WINDOW_DAYS;
+# it lets go of X one tick later, and a datetime's tick is a microsecond.
+ONE_TICK = timedelta(microseconds=1)
 
 DESIGNATION_ORDER = ("confirmed", "suspected", "asymptomatic", "close_contact")
 RELEASE_ORDER = ("released_quarantine", "released_inbound")
+INBOUND_ORDER = ("inbound_late_arrival", "inbound_unreleased")
 FAILURE_ORDER = (
     "hotel_requirements_unmet",
     "hotel_checkout_requirements_unmet",
@@ -55,6 +60,14 @@ class _Stay:
     platform: bool
 
 
+@dataclass(frozen=True, slots=True)
+class _Quarantine:
+    """A quarantine that has started, with the moment it was lifted as seen at `now` (None = active)."""
+
+    centralized: bool
+    lifted_at: datetime | None
+
+
 class _Evaluation:
     """One evaluation: the facts as they stand at `now`, and the derived sets the rules share."""
 
@@ -64,11 +77,16 @@ class _Evaluation:
         self.policy = policy
         self.risk_areas = risk_areas
         self.today = beijing_date(now)
-        self.window_start = now - timedelta(days=policy.window_days)
+        self.window = timedelta(days=policy.window_days)
+        self.window_start = now - self.window
         self.min_stay = timedelta(hours=policy.min_stay_hours)
         self.checkins = [c for c in facts.checkins if c.checked_in_at <= now]
         self.stays = self._merged_platform_stays() + [self._hotel_stay(c) for c in self.checkins]
         self.qualifying = [s for s in self.stays if self._qualifies(s)]
+        self.inbound = [case for case in facts.inbound_cases if case.entered_country_on <= self.today]
+        self.quarantines = self._quarantines()
+        self.recent_positive = self._has_recent_positive()
+        self._failures: dict[_Stay, frozenset[str]] = {}
 
     # --- helpers on time ---------------------------------------------------------------
     def happened(self, moment: datetime | None) -> bool:
@@ -84,15 +102,19 @@ class _Evaluation:
     # --- stays ---------------------------------------------------------------------------
     def _merged_platform_stays(self) -> list[_Stay]:
         by_region: dict[str, list[tuple[datetime, datetime | None]]] = {}
+        now = self.now
         for stay in self.facts.stays:
-            if stay.arrived_at > self.now:
+            if stay.arrived_at > now:
                 continue
-            end = self.ended(stay.left_at)
+            end = stay.left_at if stay.left_at is not None and stay.left_at <= now else None
             if end is not None and end < stay.arrived_at:
                 end = stay.arrived_at
             by_region.setdefault(normalize(stay.region), []).append((stay.arrived_at, end))
         merged: list[_Stay] = []
         for region, intervals in sorted(by_region.items()):
+            if len(intervals) == 1:
+                merged.append(_Stay(region, intervals[0][0], intervals[0][1], platform=True))
+                continue
             # Ongoing (None) sorts as the latest end, so equal arrivals merge the same in any order.
             intervals.sort(key=lambda pair: (pair[0], pair[1] is None, pair[1] or pair[0]))
             start, end = intervals[0]
@@ -115,7 +137,8 @@ class _Evaluation:
         return self.now if stay.end is None else stay.end
 
     def _qualifies(self, stay: _Stay) -> bool:
-        return self.end_of(stay) - stay.arrived_at >= self.min_stay and self.end_of(stay) >= self.window_start
+        end = self.end_of(stay)
+        return end - stay.arrived_at >= self.min_stay and end >= self.window_start
 
     def is_risky_since(self, place: str, since: datetime) -> bool:
         return self.risk_areas.is_risky(place, max(since, self.window_start), self.now, self.policy.home_region)
@@ -123,34 +146,63 @@ class _Evaluation:
     def in_jjj(self, place: str) -> bool:
         return city_of(place)[:2] in self.policy.eligible_provinces
 
-    def stay_failures(self, stay: _Stay) -> set[str]:
-        failures = set()
-        if not self.in_jjj(stay.region):
-            failures.add("itinerary_outside_jjj")
-        if self.is_risky_since(stay.region, stay.arrived_at):
-            failures.add("itinerary_risky_area")
+    def stay_failures(self, stay: _Stay) -> frozenset[str]:
+        failures = self._failures.get(stay)
+        if failures is None:
+            found = []
+            if self.is_risky_since(stay.region, stay.arrived_at):
+                found.append("itinerary_risky_area")
+            if not self.in_jjj(stay.region):
+                found.append("itinerary_outside_jjj")
+            failures = self._failures[stay] = frozenset(found)
         return failures
 
     # --- R1 --------------------------------------------------------------------------------
     def active_designations(self) -> list[str]:
+        now = self.now
         kinds = {
             d.kind
             for d in self.facts.designations
-            if d.designated_at <= self.now and (d.cleared_at is None or self.now < d.cleared_at)
+            if d.designated_at <= now and (d.cleared_at is None or now < d.cleared_at)
         }
         ordered = [kind for kind in DESIGNATION_ORDER if kind in kinds]
+        # An unknown kind is still a designation by the health authority: it counts, after the known ones.
         return ordered + sorted(kinds - set(DESIGNATION_ORDER))
 
     # --- R2 --------------------------------------------------------------------------------
-    def active_quarantine_kinds(self) -> set[str]:
-        return {
-            q.kind
-            for q in self.facts.quarantines
-            if q.started_at <= self.now and not self.happened(q.lifted_at)
-        }
+    def _quarantines(self) -> list[_Quarantine]:
+        """Started quarantines with their lift as of now, including the lift implied by an inbound release.
+
+        Releasing a managed inbound case lifts, at `released_at`, every quarantine of the person in
+        that community not yet lifted then; the engine applies it too, so it holds whatever the
+        writer did.
+        """
+        releases_by_community: dict[str, list[datetime]] = {}
+        for case in self.inbound:
+            if case.managing_community and self.happened(case.released_at):
+                releases_by_community.setdefault(case.managing_community, []).append(case.released_at)
+        found = []
+        for q in self.facts.quarantines:
+            if q.started_at > self.now:
+                continue
+            lifts = [q.lifted_at] if self.happened(q.lifted_at) else []
+            if q.community:
+                lifts += [r for r in releases_by_community.get(q.community, ()) if q.started_at <= r]
+            # An unknown kind is read conservatively, as centralized.
+            found.append(_Quarantine(q.kind != "home", min(lifts) if lifts else None))
+        return found
+
+    def active_quarantine_reasons(self) -> list[str]:
+        active = [q for q in self.quarantines if q.lifted_at is None]
+        reasons = []
+        if any(q.centralized for q in active):
+            reasons.append("quarantine_centralized")
+        if any(not q.centralized for q in active):
+            reasons.append("quarantine_home")
+        return reasons
 
     # --- R3 --------------------------------------------------------------------------------
-    def has_recent_positive(self) -> bool:
+    def _has_recent_positive(self) -> bool:
         return any(
             test.result == "positive" and self.in_window(test.sampled_at)
             for checkin in self.checkins
@@ -180,26 +232,19 @@ class _Evaluation:
         delay = self.arrival_delay(case)
         return delay is not None and delay > self.policy.inbound_arrival_grace_days
 
-    def inbound_cases(self) -> list[InboundCaseFact]:
-        return [case for case in self.facts.inbound_cases if case.entered_country_on <= self.today]
-
     def unreleased_reasons(self) -> list[str]:
         reasons = set()
-        for case in self.inbound_cases():
+        for case in self.inbound:
             if self.inbound_release(case) is not None:
                 continue
             if (self.today - case.entered_country_on).days > self.policy.inbound_observation_days:
                 continue
             reasons.add("inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased")
-        return [r for r in ("inbound_late_arrival", "inbound_unreleased") if r in reasons]
+        return [r for r in INBOUND_ORDER if r in reasons]
 
     def releases(self) -> list[tuple[datetime, str]]:
-        found = [
-            (q.lifted_at, "released_quarantine")
-            for q in self.facts.quarantines
-            if q.started_at <= self.now and self.happened(q.lifted_at)
-        ]
-        for case in self.inbound_cases():
+        found = [(q.lifted_at, "released_quarantine") for q in self.quarantines if q.lifted_at is not None]
+        for case in self.inbound:
             released = self.inbound_release(case)
             if released is not None:
                 found.append((released, "released_inbound"))
@@ -218,7 +263,8 @@ class _Evaluation:
         return [c for c in self.checkins if not self.happened(c.checked_out_at)]
 
     def checkin_qualifies(self, checkin: CheckInFact) -> bool:
-        if self.risk_areas.is_risky(checkin.origin_region, self.window_start, self.now, self.policy.home_region):
+        home = self.policy.home_region
+        if self.risk_areas.is_risky(checkin.origin_region, self.window_start, self.now, home):
             return False
         if self.is_risky_since(checkin.hotel_region, checkin.checked_in_at):
             return False
@@ -238,12 +284,14 @@ class _Evaluation:
         if not declared:
             return None
         latest = max(d.declared_at for d in declared)
+        # Two declarations at the same instant: neither is later, so both are what the person said.
         regions = {region for d in declared if d.declared_at == latest for region in d.regions}
         return latest, regions
 
-    def covered(self, stay: _Stay, regions: Iterable[str]) -> bool:
+    @staticmethod
+    def covered(stay: _Stay, prefixes: Iterable[str]) -> bool:
         city = city_of(stay.region)
-        return any(city.startswith(significant_prefix(city_of(region))) for region in regions)
+        return any(city.startswith(prefix) for prefix in prefixes)
 
     def itinerary_failures(self) -> list[str]:
         """The G3 failures, in P's order (empty when G3 holds)."""
@@ -255,7 +303,8 @@ class _Evaluation:
             failures.add("itinerary_not_declared")
         else:
             declared_at, regions = declaration
-            if any(s.arrived_at <= declared_at and not self.covered(s, regions) for s in self.qualifying):
+            prefixes = {significant_prefix(city_of(region)) for region in regions}
+            if any(s.arrived_at <= declared_at and not self.covered(s, prefixes) for s in self.qualifying):
                 failures.add("itinerary_mismatch")
         if not any(stay.platform for stay in self.qualifying):
             failures.add("itinerary_unverifiable")
@@ -267,15 +316,13 @@ class _Evaluation:
         if designations:
             return Status.CENTRALIZED_OBSERVATION, ["R1"] + [f"designation_{kind}" for kind in designations]
 
-        quarantine_kinds = self.active_quarantine_kinds()
-        if quarantine_kinds:
-            reasons = [f"quarantine_{kind}" for kind in ("centralized", "home") if kind in quarantine_kinds]
-            reasons += sorted(f"quarantine_{k}" for k in quarantine_kinds - {"centralized", "home"})
-            # An unknown kind is read conservatively, as centralized.
-            status = Status.HOME_OBSERVATION if quarantine_kinds == {"home"} else Status.CENTRALIZED_OBSERVATION
-            return status, ["R2"] + reasons
+        quarantine = self.active_quarantine_reasons()
+        if quarantine:
+            centralized = quarantine[0] == "quarantine_centralized"
+            status = Status.CENTRALIZED_OBSERVATION if centralized else Status.HOME_OBSERVATION
+            return status, ["R2"] + quarantine
 
-        if self.has_recent_positive():
+        if self.recent_positive:
             return Status.POPUP, ["R3", "nat_positive"]
 
         unreleased = self.unreleased_reasons()
@@ -308,62 +355,87 @@ class _Evaluation:
         return Status.POPUP, ["P"] + failures + itinerary
 
     # --- valid_until -------------------------------------------------------------------------
-    def boundaries(self) -> Iterable[datetime]:
+    def boundaries(self) -> Iterator[datetime | None]:
+        """Every moment at which the decision may change (None where a date arithmetic overflows)."""
         facts, policy = self.facts, self.policy
-        window = timedelta(days=policy.window_days)
+        # A moment X stays in the closed window until X + window inclusive: it changes one tick later.
+        leaves_window = self.window + ONE_TICK
         places: set[str] = set()
         for d in facts.designations:
             yield d.designated_at
-            if d.cleared_at is not None:
-                yield d.cleared_at
+            yield d.cleared_at
         for q in facts.quarantines:
             yield q.started_at
-            if q.lifted_at is not None:
-                yield q.lifted_at
+            yield q.lifted_at
         for checkin in facts.checkins:
             yield checkin.checked_in_at
-            if checkin.checked_out_at is not None:
-                yield checkin.checked_out_at
-            places.update((checkin.hotel_region, checkin.origin_region))
+            yield checkin.checked_out_at
+            places.add(checkin.hotel_region)
+            places.add(checkin.origin_region)
             for test in checkin.nat_tests:
                 yield test.sampled_at
                 if test.result == "positive":
-                    yield test.sampled_at + window
+                    yield _plus(test.sampled_at, leaves_window)
         for case in facts.inbound_cases:
-            yield beijing_midnight(case.entered_country_on)
-            yield beijing_midnight(case.entered_country_on + timedelta(days=policy.inbound_observation_days + 1))
+            yield _midnight_after(case.entered_country_on, 0)
+            # The observation holds through day entered_country_on + N, so it ends the midnight after.
+            yield _midnight_after(case.entered_country_on, policy.inbound_observation_days + 1)
             if case.entered_city_on is not None:
-                yield beijing_midnight(case.entered_city_on)
-            if case.quarantine_ended_at is not None:
-                yield case.quarantine_ended_at
-            if case.released_at is not None:
-                yield case.released_at
+                yield _midnight_after(case.entered_city_on, 0)
+            yield case.quarantine_ended_at
+            yield case.released_at
         for stay in facts.stays:
             places.add(stay.region)
             yield stay.arrived_at
-            if stay.left_at is not None:
-                yield stay.left_at
+            yield stay.left_at
         for declaration in facts.declarations:
             yield declaration.declared_at
         release = self.latest_release()
         if release is not None:
-            yield release[0] + window
+            yield _plus(release[0], leaves_window)
         for stay in self.stays:
-            yield self.end_of(stay) + window
-            if stay.end is None and self.now - stay.arrived_at < self.min_stay:
-                yield stay.arrived_at + self.min_stay
+            if stay.end is None:
+                # Still going on: its end moves with now, and it changes only at a recorded left_at.
+                if self.now - stay.arrived_at < self.min_stay:
+                    yield _plus(stay.arrived_at, self.min_stay)
+            else:
+                yield _plus(stay.end, leaves_window)
+        home = policy.home_region
         risks: set[RiskFact] = set()
         for place in places:
-            risks.update(self.risk_areas.relevant(place, policy.home_region))
+            risks.update(self.risk_areas.relevant(place, home))
         for risk in risks:
             yield risk.effective_from
             if risk.effective_to is not None:
                 yield risk.effective_to
-                yield risk.effective_to + window
+                # [since, now] stops meeting [from, to) once now - window reaches to.
+                yield _plus(risk.effective_to, self.window)
 
     def valid_until(self) -> datetime | None:
-        ahead = [moment if moment > self.now else self.now + ONE_SECOND for moment in self.boundaries() if moment >= self.now]
-        return min(ahead) if ahead else None
+        now = self.now
+        ahead = None
+        for moment in self.boundaries():
+            if moment is None or moment < now:
+                continue
+            if moment == now:
+                moment = now + ONE_SECOND
+            if ahead is None or moment < ahead:
+                ahead = moment
+        return ahead
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime | None:
+    try:
+        return moment + delta
+    except OverflowError:
+        return None
+
+
+def _midnight_after(day: date, days: int) -> datetime | None:
+    try:
+        return beijing_midnight(day + timedelta(days=days))
+    except OverflowError:
+        return None
 
 
 def evaluate(
@@ -381,7 +453,8 @@ def evaluate(
         reasons=tuple(reasons),
         valid_until=evaluation.valid_until(),
         policy_version=policy.version,
-        review_flags=("nat_positive",) if evaluation.has_recent_positive() else (),
+        # Whichever rule decided, a positive test in the window is for the health authority to see.
+        review_flags=("nat_positive",) if evaluation.recent_positive else (),
     )
 
 
