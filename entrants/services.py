@@ -68,16 +68,37 @@ def _dates_derive(case: InboundCase) -> None:
     case.released_on = beijing_date(case.released_at) if case.released_at else None
 
 
+def case_dates_errors(
+    *,
+    entered_country_on: date,
+    quarantine_ended_at: datetime | None = None,
+    entered_city_on: date | None = None,
+    released_at: datetime | None = None,
+) -> dict[str, list]:
+    """Field errors of the case's dates against its entry (the CHECK constraints, as messages).
+
+    Moments are compared by their Beijing date: a quarantine ending at 00:30 Beijing on the
+    day of entry is 16:30 UTC the day before, and is valid.
+    """
+    errors: dict[str, list] = {}
+    if quarantine_ended_at is not None and beijing_date(quarantine_ended_at) < entered_country_on:
+        errors["quarantine_ended_at"] = [_("集中隔离结束时间不能早于入境日期。")]
+    if entered_city_on is not None and entered_city_on < entered_country_on:
+        errors["entered_city_on"] = [_("进京日期不能早于入境日期。")]
+    if released_at is not None and beijing_date(released_at) < entered_country_on:
+        errors["released_at"] = [_("解除观察时间不能早于入境日期。")]
+    return errors
+
+
 def _case_validate(case: InboundCase) -> None:
     """The constraints, checked first so that a violation is a field error, not an IntegrityError."""
     _dates_derive(case)
-    errors: dict[str, list] = {}
-    if case.quarantine_ended_on is not None and case.quarantine_ended_on < case.entered_country_on:
-        errors["quarantine_ended_at"] = [_("集中隔离结束时间不能早于入境日期。")]
-    if case.entered_city_on is not None and case.entered_city_on < case.entered_country_on:
-        errors["entered_city_on"] = [_("进京日期不能早于入境日期。")]
-    if case.released_on is not None and case.released_on < case.entered_country_on:
-        errors["released_at"] = [_("解除观察时间不能早于入境日期。")]
+    errors = case_dates_errors(
+        entered_country_on=case.entered_country_on,
+        quarantine_ended_at=case.quarantine_ended_at,
+        entered_city_on=case.entered_city_on,
+        released_at=case.released_at,
+    )
     if case.released_at is not None and case.managing_community_id is None:
         errors["community_code"] = [_("已解除观察的入境人员必须有管理社区。")]
     if errors:

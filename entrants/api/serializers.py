@@ -6,19 +6,16 @@ from rest_framework import serializers
 
 from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
+from entrants.services import case_dates_errors
 from health.api.common import PastDateField, PastDateTimeField, PersonSerializer, StatusSerializer, status_payload
-from health.engine.rules import beijing_date
 from health.models import Organisation
 from health.services.statuses import person_status_fresh
 
 
 def _check_after_entry(entered_country_on, quarantine_ended_at, entered_city_on) -> None:
-    errors = {}
-    # Compared as Beijing dates: a quarantine ending at 00:30 Beijing on the entry day is 16:30 UTC the day before.
-    if quarantine_ended_at is not None and beijing_date(quarantine_ended_at) < entered_country_on:
-        errors["quarantine_ended_at"] = [_("集中隔离结束时间不能早于入境日期。")]
-    if entered_city_on is not None and entered_city_on < entered_country_on:
-        errors["entered_city_on"] = [_("进京日期不能早于入境日期。")]
+    errors = case_dates_errors(
+        entered_country_on=entered_country_on, quarantine_ended_at=quarantine_ended_at, entered_city_on=entered_city_on
+    )
     if errors:
         raise serializers.ValidationError(errors)
 

@@ -1,0 +1,352 @@
+"""Admin of inbound cases (Chinese): border staff see every case, community workers the cases they manage."""
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+import pycountry
+
+from entrants import services
+from entrants.countries import country_clean, country_name
+from entrants.models import InboundCase
+from entrants.selectors import inbound_cases_visible_to
+from health.admin_base import OrganisationScopedAdmin
+from health.api.common import CLOCK_SKEW
+from health.errors import ApplicationError
+from health.identity import id_number_clean, id_number_digest, id_number_digest_or_none
+from health.models import HealthStatus, Organisation, Person
+from health.services.statuses import policy_current
+
+
+def _country_choices():
+    return [("", "---------")] + sorted(
+        ((country.alpha_2, f"{country.alpha_2} {country_name(country.alpha_2)}") for country in pycountry.countries),
+        key=lambda choice: choice[0],
+    )
+
+
+class InboundCaseForm(forms.ModelForm):
+    """Adding names the person (name and ID number, never stored in clear); changing edits the three later facts."""
+
+    person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
+    id_number = forms.CharField(label=_("身份证号"), max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    origin_country = forms.ChoiceField(label=_("出发国家或地区"), choices=_country_choices, required=False)
+
+    class Meta:
+        model = InboundCase
+        fields = ["entered_country_on", "port_of_entry", "origin_country", "quarantine_ended_at", "entered_city_on", "managing_community"]
+
+    def clean_id_number(self):
+        raw = self.cleaned_data.get("id_number")
+        if self.instance.pk is not None:
+            return None
+        if not raw:
+            raise ValidationError(_("请填写身份证号。"))
+        return id_number_clean(raw)
+
+    def clean_person_name(self):
+        name = " ".join(str(self.cleaned_data.get("person_name") or "").split())
+        if self.instance.pk is None and not name:
+            raise ValidationError(_("请填写姓名。"))
+        return name
+
+    def clean_origin_country(self):
+        value = self.cleaned_data.get("origin_country")
+        if self.instance.pk is not None:
+            return self.instance.origin_country
+        return country_clean(value)
+
+    def clean(self):
+        data = super().clean()
+        instance = self.instance
+        entered = data.get("entered_country_on", instance.entered_country_on if instance.pk else None)
+        now = timezone.now()
+        if data.get("quarantine_ended_at") and data["quarantine_ended_at"] > now + CLOCK_SKEW:
+            self.add_error("quarantine_ended_at", _("该时间不能晚于当前时间。"))
+        for field in ("entered_country_on", "entered_city_on"):
+            if data.get(field) and data[field] > timezone.localdate():
+                self.add_error(field, _("该日期不能晚于今天。"))
+        if entered is not None:
+            for field, messages_ in services.case_dates_errors(
+                entered_country_on=entered,
+                quarantine_ended_at=data.get("quarantine_ended_at"),
+                entered_city_on=data.get("entered_city_on"),
+            ).items():
+                if field not in self.errors:
+                    self.add_error(field, messages_)
+        community = data.get("managing_community")
+        if instance.pk is not None and instance.released_at is not None and community != instance.managing_community:
+            self.add_error("managing_community", _("已解除观察的入境人员不能变更管理社区。"))
+        if instance.pk is None and data.get("id_number") and entered is not None:
+            person = Person.objects.filter(id_digest=id_number_digest(data["id_number"])).first()
+            if person is not None and person.name != data.get("person_name"):
+                self.add_error("person_name", _("该身份证号码已登记为另一姓名。"))
+            elif person is not None and InboundCase.objects.filter(person=person, entered_country_on=entered).exists():
+                self.add_error("entered_country_on", _("该人员该日的入境记录已存在，请修改原记录。"))
+        return data
+
+    def _post_clean(self):
+        # The services validate and write; the model's own constraint checks run there.
+        pass
+
+
+class AwaitingReleaseFilter(admin.SimpleListFilter):
+    title = _("待社区解除")
+    parameter_name = "awaiting_release"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("待解除")), ("no", _("已解除或无需社区解除"))]
+
+    def queryset(self, request, queryset):
+        awaiting = {"managing_community__isnull": False, "released_at__isnull": True}
+        if self.value() == "yes":
+            return queryset.filter(**awaiting)
+        if self.value() == "no":
+            return queryset.exclude(**awaiting)
+        return queryset
+
+
+class LateArrivalFilter(admin.SimpleListFilter):
+    """Not under a community, and came to Beijing later than the grace days after quarantine ended."""
+
+    title = _("解除隔离后逾期进京")
+    parameter_name = "late_arrival"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("逾期进京")), ("no", _("未逾期"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("yes", "no"):
+            return queryset
+        grace = timedelta(days=policy_current().inbound_arrival_grace_days)
+        late = queryset.filter(
+            managing_community__isnull=True,
+            quarantine_ended_on__isnull=False,
+            entered_city_on__gt=F("quarantine_ended_on") + grace,
+        )
+        if self.value() == "yes":
+            return late
+        return queryset.exclude(pk__in=late.values("pk"))
+
+
+class CommunityManagedFilter(admin.SimpleListFilter):
+    title = _("社区管理")
+    parameter_name = "community_managed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("由社区管理")), ("no", _("未交社区管理"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(managing_community__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(managing_community__isnull=True)
+        return queryset
+
+
+@admin.register(InboundCase)
+class InboundCaseAdmin(OrganisationScopedAdmin):
+    organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
+    organisation_field = "managing_community"
+    form = InboundCaseForm
+    list_display = (
+        "person_name",
+        "person_id_masked",
+        "entered_country_on",
+        "port_of_entry",
+        "origin_country_name",
+        "quarantine_ended_at",
+        "entered_city_on",
+        "managing_community",
+        "released_at",
+        "person_status",
+    )
+    list_filter = (AwaitingReleaseFilter, LateArrivalFilter, CommunityManagedFilter, "entered_country_on")
+    search_fields = ("person__name",)
+    search_help_text = _("按姓名或完整身份证号查找")
+    date_hierarchy = "entered_country_on"
+    actions = ["release_selected"]
+    list_per_page = 50
+
+    # --- access: border sees every case, a community the cases it manages ------------------
+    def get_queryset(self, request):
+        queryset = inbound_cases_visible_to(request.user).select_related(
+            "person__health_status", "managing_community", "border", "released_by"
+        )
+        return queryset.order_by(*(self.get_ordering(request) or InboundCase._meta.ordering))
+
+    def owns(self, request, obj) -> bool:
+        if self.is_admin(request):
+            return True
+        organisation = self.member_organisation(request)
+        if organisation is None:
+            return False
+        if organisation.kind == Organisation.Kind.BORDER:
+            return True
+        return obj.managing_community_id == organisation.pk
+
+    def _is_border(self, request) -> bool:
+        organisation = self.member_organisation(request)
+        return organisation is not None and organisation.kind == Organisation.Kind.BORDER
+
+    def has_add_permission(self, request) -> bool:
+        return self.allowed(request) and (self.is_admin(request) or self._is_border(request))
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Community workers read their cases and release them (an action); border control edits.
+        if not self.allowed(request) or not (self.is_admin(request) or self._is_border(request)):
+            return False
+        return obj is None or self.owns(request, obj)
+
+    def has_release_permission(self, request) -> bool:
+        organisation = self.member_organisation(request)
+        return self.allowed(request) and (
+            self.is_admin(request) or (organisation is not None and organisation.kind == Organisation.Kind.COMMUNITY)
+        )
+
+    # --- pages -------------------------------------------------------------------------------
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["person_name", "id_number", *InboundCaseForm.Meta.fields]
+        return [
+            "person_name_display",
+            "person_id_masked",
+            "person_status",
+            "person_reasons",
+            "entered_country_on",
+            "port_of_entry",
+            "origin_country_name",
+            "quarantine_ended_at",
+            "entered_city_on",
+            "managing_community",
+            "border",
+            "released_at",
+            "released_by",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        readonly = [
+            "person_name_display",
+            "person_id_masked",
+            "person_status",
+            "person_reasons",
+            "entered_country_on",
+            "port_of_entry",
+            "origin_country_name",
+            "border",
+            "released_at",
+            "released_by",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        if not self.has_change_permission(request, obj):
+            readonly += ["quarantine_ended_at", "entered_city_on", "managing_community"]
+        return readonly
+
+    def get_search_results(self, request, queryset, search_term):
+        digest = id_number_digest_or_none(search_term.strip()) if search_term else None
+        if digest is not None:
+            # A full ID number is looked up by its digest; it is never compared in clear.
+            return queryset.filter(person__id_digest=digest), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            community = data.get("managing_community")
+            case = services.inbound_register(
+                actor=request.user,
+                person_name=data["person_name"],
+                id_number=data["id_number"],
+                entered_country_on=data["entered_country_on"],
+                port=data["port_of_entry"],
+                origin_country=data["origin_country"],
+                community_code=community.code if community else None,
+                quarantine_ended_at=data.get("quarantine_ended_at"),
+                entered_city_on=data.get("entered_city_on"),
+            )
+            obj.pk = case.pk
+            obj.person = case.person
+            obj.border = case.border
+            return
+        changes = {}
+        for field in ("quarantine_ended_at", "entered_city_on"):
+            if field in form.changed_data:
+                changes[field] = data.get(field)
+        if "managing_community" in form.changed_data:
+            community = data.get("managing_community")
+            changes["community_code"] = community.code if community else None
+        if changes:
+            services.inbound_update(actor=request.user, case=obj, **changes)
+
+    # --- read-only columns -------------------------------------------------------------------
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def person_name(self, case):
+        return case.person.name
+
+    @admin.display(description=_("姓名"))
+    def person_name_display(self, case):
+        return case.person.name
+
+    @admin.display(description=_("身份证号"))
+    def person_id_masked(self, case):
+        return case.person.id_masked
+
+    @admin.display(description=_("出发国家或地区"), ordering="origin_country")
+    def origin_country_name(self, case):
+        return f"{case.origin_country} {country_name(case.origin_country)}"
+
+    @admin.display(description=_("健康状态"))
+    def person_status(self, case):
+        status = getattr(case.person, "health_status", None)
+        if status is None or status.computed_at is None:
+            return _("待计算")
+        return HealthStatus.Code(status.status).label
+
+    @admin.display(description=_("判定依据"))
+    def person_reasons(self, case):
+        status = getattr(case.person, "health_status", None)
+        if status is None or status.computed_at is None:
+            return _("待计算")
+        return "、".join(status.reasons)
+
+    # --- the community's release ---------------------------------------------------------------
+    @admin.action(description=_("解除观察"), permissions=["release"])
+    def release_selected(self, request, queryset):
+        cases = list(queryset.select_related("person", "managing_community"))
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("确认解除观察"),
+                "opts": self.model._meta,
+                "cases": cases,
+                "releasable": [c for c in cases if c.managing_community_id and c.released_at is None],
+                "skipped": [c for c in cases if not c.managing_community_id or c.released_at is not None],
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "action": "release_selected",
+            }
+            return TemplateResponse(request, "admin/entrants/inboundcase/release_confirmation.html", context)
+        released = 0
+        for case in cases:
+            try:
+                services.inbound_release(actor=request.user, case=case)
+            except (ApplicationError, ValidationError) as error:
+                message = getattr(error, "message", None) or "；".join(getattr(error, "messages", [str(error)]))
+                self.message_user(request, f"{case.person.name} {case.person.id_masked}：{message}", messages.WARNING)
+            else:
+                released += 1
+        if released:
+            self.message_user(request, _("已解除观察 %(count)d 人，其在本社区的隔离已同时解除。") % {"count": released}, messages.SUCCESS)
+        return None
