@@ -91,4 +91,6 @@ def holds_queryset(organisation: Organisation) -> QuerySet:
     return CheckIn.objects.filter(hotel=organisation).values_list("person_id", flat=True).distinct()
 
 
-SOURCE = FactSource(name="hotels", load=load_facts, persons_at=persons_at, holds=holds)
+SOURCE = FactSource(
+    name="hotels", load=load_facts, persons_at=persons_at, holds=holds, holds_queryset=holds_queryset
+)

@@ -27,7 +27,7 @@ SOURCES = {choice.value for choice in NucleicAcidTest.Source}
 
 
 # --- validation shared by the writes ---------------------------------------------------------
-def _past_time_errors(moment: datetime | None, *, now: datetime) -> list[str]:
+def past_time_errors(moment: datetime | None, *, now: datetime) -> list[str]:
     """Why a time that must have happened is not acceptable (empty when it is)."""
     if moment is None:
         return [_("该字段是必填项。")]
@@ -48,7 +48,7 @@ def region_current(code: str | None) -> Region | None:
 
 
 def _nat_test_errors(test: Mapping, *, now: datetime) -> list[str]:
-    errors = [f"{_('采样时间')}：{message}" for message in _past_time_errors(test.get("sampled_at"), now=now)]
+    errors = [f"{_('采样时间')}：{message}" for message in past_time_errors(test.get("sampled_at"), now=now)]
     if test.get("result") not in RESULTS:
         errors.append(_("检测结果须为阴性（negative）或阳性（positive）。"))
     if test.get("source") not in SOURCES:
@@ -135,7 +135,7 @@ def checkin_register(
     actor = _as_actor(actor)
     now = timezone.now()
     errors: dict[str, list[str]] = {}
-    if time_errors := _past_time_errors(checked_in_at, now=now):
+    if time_errors := past_time_errors(checked_in_at, now=now):
         errors["checked_in_at"] = time_errors
     region = region_current(origin_region_code)
     if region is None:
@@ -201,7 +201,7 @@ def nat_test_add(
     test = {"sampled_at": sampled_at, "result": result, "source": source}
     errors = _nat_test_errors(test, now=now)
     if errors:
-        field = "sampled_at" if _past_time_errors(sampled_at, now=now) else "non_field_errors"
+        field = "sampled_at" if past_time_errors(sampled_at, now=now) else "non_field_errors"
         raise ValidationError({field: errors})
     nat_test = _nat_test_save(actor=actor, checkin=checkin, test=test, now=now)
     persons_mark_dirty([checkin.person_id], cause="hotel_nat_test")
@@ -221,7 +221,7 @@ def checkouts(
     """
     actor = _as_actor(actor)
     now = timezone.now()
-    if checked_out_at is not None and (time_errors := _past_time_errors(checked_out_at, now=now)):
+    if checked_out_at is not None and (time_errors := past_time_errors(checked_out_at, now=now)):
         raise ValidationError({"checked_out_at": time_errors})
     pks = sorted({checkin.pk for checkin in checkins})
     locked = list(CheckIn.objects.select_for_update().filter(pk__in=pks).select_related("person").order_by("pk"))

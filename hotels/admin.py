@@ -1,0 +1,492 @@
+"""The front desk's admin, in Chinese: register a guest with their tests, see current guests and
+their status, check guests out; the health authority reads every hotel's test results.
+
+Every write goes through hotels.services; every queryset comes from hotels.selectors, so a front
+desk sees and changes its own hotel's records only, on every page and in every action.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from health.admin_base import OrganisationScopedAdmin
+from health.identity import id_number_clean, id_number_digest
+from health.models import HealthStatus, Organisation, Person, Region
+from health.selectors import user_is_admin, user_organisation
+from health.services.statuses import person_status_fresh
+from hotels import selectors, services
+from hotels.models import CheckIn, Hotel, NucleicAcidTest
+
+# What a front desk reads next to a status: the reason codes of status-rules.md, in words.
+REASON_LABELS = {
+    "R1": _("卫健部门认定"),
+    "R2": _("隔离中"),
+    "R3": _("核酸检测阳性"),
+    "R4": _("入境人员未解除观察"),
+    "G1": _("解除隔离或观察"),
+    "G2": _("酒店入住核验通过"),
+    "G3": _("行程核验通过"),
+    "P": _("需申报行程或联系社区、卫健部门"),
+    "nat_positive": _("14天内核酸检测阳性，已提交卫健部门复核"),
+    "hotel_stay": _("在住客人：来源地低风险，持7日内核酸阴性证明或酒店检测阴性并接受健康管理"),
+    "hotel_requirements_unmet": _("在住客人不满足条件（来源地风险、核酸证明或健康管理）"),
+    "hotel_checkout_requirements_unmet": _("离店后不满足14天京津冀低风险地区行程条件"),
+    "itinerary_verified": _("行程已核验"),
+    "itinerary_risky_area": _("14天内到过中高风险地区"),
+    "itinerary_outside_jjj": _("14天内到过京津冀以外地区"),
+    "itinerary_mismatch": _("行程核验失败"),
+    "itinerary_unverifiable": _("无国家政务服务平台行程数据"),
+    "itinerary_not_declared": _("未申报行程"),
+    "released_quarantine": _("已解除隔离"),
+    "released_inbound": _("入境人员已解除观察"),
+}
+
+
+def status_label(health_status: HealthStatus | None) -> str:
+    if health_status is None or health_status.computed_at is None:
+        return gettext("待计算")
+    return str(HealthStatus.Code(health_status.status).label)
+
+
+def reasons_text(reasons) -> str:
+    return "；".join(f"{code} {REASON_LABELS[code]}" if code in REASON_LABELS else code for code in reasons)
+
+
+def status_message(person: Person, health_status: HealthStatus) -> str:
+    return gettext("%(name)s（%(id)s）健康状态：%(status)s。依据：%(reasons)s") % {
+        "name": person.name,
+        "id": person.id_masked,
+        "status": status_label(health_status),
+        "reasons": reasons_text(health_status.reasons),
+    }
+
+
+def _region_autocomplete_usable(request) -> bool:
+    """Whether the region list can be searched: the core's RegionAdmin is registered with
+    search_fields and lets this caller read regions (the autocomplete view checks both)."""
+    region_admin = admin.site._registry.get(Region)
+    return bool(region_admin and region_admin.search_fields and region_admin.has_view_permission(request))
+
+
+# --- hotels (administrators only) ------------------------------------------------------------
+class HotelAdminForm(forms.ModelForm):
+    class Meta:
+        model = Hotel
+        fields = ["code", "name", "region"]
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        if self.instance.pk is None and Organisation.objects.filter(kind=Organisation.Kind.HOTEL, code=code).exists():
+            raise ValidationError(_("该编码的酒店已存在。"))
+        return code
+
+    def clean_region(self):
+        region = self.cleaned_data.get("region")
+        if region is None:
+            raise ValidationError(_("请选择酒店所在区划。"))
+        return region
+
+
+@admin.register(Hotel)
+class HotelAdmin(OrganisationScopedAdmin):
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    form = HotelAdminForm
+    list_display = ["code", "name", "region"]
+    search_fields = ["code", "name"]
+    list_select_related = ["region"]
+
+    def get_queryset(self, request):
+        return selectors.hotels_visible_to(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["code"] if obj is not None else []
+
+    def get_autocomplete_fields(self, request):
+        return ["region"] if _region_autocomplete_usable(request) else []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = Region.objects.filter(is_current=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.hotel_update(actor=request.user, hotel=obj, name=data["name"], region_code=data["region"].code)
+        else:
+            hotel = services.hotel_create(
+                actor=request.user, code=data["code"], name=data["name"], region_code=data["region"].code
+            )
+            obj.pk = hotel.pk
+            obj.kind = hotel.kind
+            obj._state.adding = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # guests' stays point at hotels; a hotel is never removed from the records
+
+
+# --- check-ins ---------------------------------------------------------------------------------
+class UnrenderedTextInput(forms.TextInput):
+    """A text box that never puts its value back into the page (an ID number typed at the desk
+    is not echoed when the form comes back with an error)."""
+
+    def format_value(self, value):
+        return None
+
+
+class PastDateTimeFormField(forms.SplitDateTimeField):
+    def clean(self, value):
+        moment = super().clean(value)
+        if moment is not None and (errors := services.past_time_errors(moment, now=timezone.now())):
+            raise ValidationError(errors)
+        return moment
+
+
+class CheckInRegistrationForm(forms.ModelForm):
+    """The front desk's registration: who, when, from where, with which tests."""
+
+    person_name = forms.CharField(label=_("姓名"), max_length=64)
+    id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=32,
+        widget=UnrenderedTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("18位居民身份证号码；系统只保存加密摘要和脱敏号码。"),
+    )
+    # Set by CheckInAdmin.get_form: the desk's own hotel (None for an administrator, who picks one).
+    desk_hotel: Organisation | None = None
+
+    class Meta:
+        model = CheckIn
+        fields = ["hotel", "checked_in_at", "origin_region", "health_management_accepted"]
+        field_classes = {"checked_in_at": PastDateTimeFormField}
+
+    def clean_person_name(self):
+        return " ".join(self.cleaned_data["person_name"].split())
+
+    def clean_id_number(self):
+        return id_number_clean(self.cleaned_data["id_number"])
+
+    def clean(self):
+        cleaned = super().clean()
+        name, number = cleaned.get("person_name"), cleaned.get("id_number")
+        if not (name and number):
+            return cleaned
+        person = Person.objects.filter(id_digest=id_number_digest(number)).first()
+        if person is None:
+            return cleaned
+        if person.name != name:
+            self.add_error("person_name", _("该身份证号码已登记为另一姓名，请核对。"))
+            return cleaned
+        hotel = self.desk_hotel or cleaned.get("hotel")
+        if hotel is not None and CheckIn.objects.filter(person=person, hotel=hotel, checked_out_at__isnull=True).exists():
+            raise ValidationError(_("该客人在本酒店已有未离店的入住登记，请先办理离店。"))
+        return cleaned
+
+
+class NatTestInlineForm(forms.ModelForm):
+    class Meta:
+        model = NucleicAcidTest
+        fields = ["sampled_at", "result", "source"]
+        field_classes = {"sampled_at": PastDateTimeFormField}
+
+
+class NatTestInline(admin.TabularInline):
+    """Tests on the registration form: existing ones are read-only, new ones can be added."""
+
+    model = NucleicAcidTest
+    form = NatTestInlineForm
+    fk_name = "checkin"
+    fields = ["sampled_at", "result", "source"]
+    extra = 1
+    can_delete = False
+    verbose_name = _("核酸检测")
+    verbose_name_plural = _("核酸检测（自带7日内证明或在酒店检测）")
+
+    def _allowed(self, request) -> bool:
+        return self.admin_site._registry[CheckIn].allowed(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a recorded result is corrected by adding another, never by editing
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StayFilter(admin.SimpleListFilter):
+    """Current guests by default: that is the list a front desk works from."""
+
+    title = _("住店状态")
+    parameter_name = "stay"
+
+    def lookups(self, request, model_admin):
+        return [("current", _("在住")), ("left", _("已离店")), ("all", _("全部"))]
+
+    def value(self):
+        return super().value() or "current"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "current":
+            return queryset.filter(checked_out_at__isnull=True)
+        if self.value() == "left":
+            return queryset.filter(checked_out_at__isnull=False)
+        return queryset
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(OrganisationScopedAdmin):
+    organisation_kinds = (Organisation.Kind.HOTEL,)
+    organisation_field = "hotel"
+    inlines = [NatTestInline]
+    list_filter = [StayFilter, "health_management_accepted", "checked_in_at"]
+    # Searching by name only: an ID number typed into the search box would stand in the URL.
+    search_fields = ["person__name"]
+    search_help_text = _("按姓名搜索")
+    date_hierarchy = "checked_in_at"
+    actions = ["checkout_action"]
+    list_per_page = 50
+    ordering = ["-checked_in_at", "-pk"]
+
+    CHANGE_FIELDS = [
+        "guest_name",
+        "guest_id_masked",
+        "hotel",
+        "checked_in_at",
+        "checked_out_at",
+        "origin_region",
+        "health_management_accepted",
+        "guest_status",
+        "created_by",
+        "created_at",
+        "checked_out_by",
+    ]
+
+    # --- querysets and permissions ---
+    def get_queryset(self, request):
+        return selectors.checkins_visible_to(request.user)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # stays are facts of a person's status; a checkout ends them, nothing deletes them
+
+    # --- the list ---
+    def get_list_display(self, request):
+        columns = ["guest_name", "guest_id_masked", "checked_in_at", "origin_region", "health_management_accepted"]
+        columns += ["checked_out_at", "guest_status"]
+        if self.is_admin(request):
+            columns.insert(2, "hotel")
+        return columns
+
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def guest_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("身份证号"))
+    def guest_id_masked(self, obj):
+        return obj.person.id_masked
+
+    @admin.display(description=_("健康状态"), ordering="person__health_status__status")
+    def guest_status(self, obj):
+        health_status = getattr(obj.person, "health_status", None)
+        label = status_label(health_status)
+        colour = "#2e7d32" if health_status and health_status.status == HealthStatus.Code.NO_ABNORMALITY else "#c62828"
+        reasons = reasons_text(health_status.reasons) if health_status else ""
+        return format_html('<span style="color:{};font-weight:bold" title="{}">{}</span>', colour, reasons, label)
+
+    # --- the forms ---
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return [(None, {"fields": self.CHANGE_FIELDS})]
+        fields = ["person_name", "id_number"]
+        if self.is_admin(request):
+            fields.append("hotel")
+        fields += ["checked_in_at", "origin_region", "health_management_accepted"]
+        return [(_("客人"), {"fields": fields})]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.CHANGE_FIELDS if obj is not None else []
+
+    def get_autocomplete_fields(self, request):
+        return ["origin_region"] if _region_autocomplete_usable(request) else []
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = CheckInRegistrationForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.desk_hotel = None if self.is_admin(request) else self.member_organisation(request)
+        return form
+
+    def get_changeform_initial_data(self, request):
+        return {"checked_in_at": timezone.localtime().replace(second=0, microsecond=0)}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "origin_region":
+            kwargs["queryset"] = Region.objects.filter(is_current=True).order_by("code")
+        if db_field.name == "hotel":
+            kwargs["queryset"] = Hotel.objects.order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # --- saving: through the services, with the inline tests in the same call ---
+    def save_model(self, request, obj, form, change):
+        """Nothing here: the registration needs the inline tests, which save_related receives."""
+
+    def save_related(self, request, form, formsets, change):
+        new_tests = []
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+            for test_form in formset.forms:
+                if test_form.instance._state.adding and test_form.has_changed():
+                    new_tests.append((formset, {key: test_form.cleaned_data[key] for key in ("sampled_at", "result", "source")}))
+        if change:
+            for formset, test in new_tests:
+                formset.new_objects.append(services.nat_test_add(actor=request.user, checkin=form.instance, **test))
+            return
+        data = form.cleaned_data
+        checkin = services.checkin_register(
+            actor=request.user,
+            hotel=form.desk_hotel or data["hotel"],
+            person_name=data["person_name"],
+            id_number=data["id_number"],
+            checked_in_at=data["checked_in_at"],
+            origin_region_code=data["origin_region"].code,
+            health_management_accepted=data["health_management_accepted"],
+            nat_tests=[test for _formset, test in new_tests],
+        )
+        # The admin logs and redirects with the object it built from the form: make it the saved one.
+        for field in CheckIn._meta.concrete_fields:
+            setattr(form.instance, field.attname, getattr(checkin, field.attname))
+        form.instance._state.adding = False
+        form.instance._state.db = checkin._state.db
+
+    def _message_status(self, request, checkin: CheckIn) -> None:
+        # The admin view is one transaction: recompute now so the desk sees the answer at once.
+        health_status = person_status_fresh(checkin.person_id)
+        level = messages.SUCCESS if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
+        self.message_user(request, status_message(checkin.person, health_status), level)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self._message_status(request, CheckIn.objects.select_related("person").get(pk=obj.pk))
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self._message_status(request, obj)
+        return response
+
+    # --- checkout ---
+    @admin.action(description=_("办理离店"), permissions=["change"])
+    def checkout_action(self, request, queryset):
+        open_stays = list(queryset.filter(checked_out_at__isnull=True).select_related("person"))
+        already_left = list(queryset.filter(checked_out_at__isnull=False).select_related("person"))
+        if request.POST.get("confirm") == "yes":
+            if not open_stays:
+                self.message_user(request, gettext("所选客人均已离店，未做任何更改。"), messages.WARNING)
+                return None
+            done = services.checkouts(actor=request.user, checkins=open_stays)
+            self.message_user(request, gettext("已为 %(count)s 位客人办理离店。") % {"count": len(done)}, messages.SUCCESS)
+            for checkin in done:
+                health_status = person_status_fresh(checkin.person_id)
+                level = messages.INFO if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
+                self.message_user(request, status_message(checkin.person, health_status), level)
+            if already_left:
+                names = "、".join(checkin.person.name for checkin in already_left)
+                self.message_user(request, gettext("以下客人此前已离店，未做更改：%(names)s") % {"names": names}, messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("确认办理离店"),
+            "opts": self.model._meta,
+            "open_stays": open_stays,
+            "already_left": already_left,
+            "now": timezone.localtime(),
+            "action_name": "checkout_action",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "selected": [checkin.pk for checkin in open_stays + already_left],
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/hotels/checkin/checkout_confirmation.html", context)
+
+
+# --- tests: read-only lists for desks and for the health authority ---------------------------
+class PositiveFilter(admin.SimpleListFilter):
+    """Positive results, for the health authority's review (R3 flags the person)."""
+
+    title = _("阳性")
+    parameter_name = "positive"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("阳性结果")), ("review", _("阳性且待卫健部门复核"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(result=NucleicAcidTest.Result.POSITIVE)
+        if self.value() == "review":
+            return queryset.filter(result=NucleicAcidTest.Result.POSITIVE, person__health_status__needs_review=True)
+        return queryset
+
+
+@admin.register(NucleicAcidTest)
+class NucleicAcidTestAdmin(OrganisationScopedAdmin):
+    organisation_kinds = (Organisation.Kind.HOTEL, Organisation.Kind.HEALTH)
+    organisation_field = "hotel"
+    member_can_add = False
+    member_can_change = False
+    list_display = ["guest_name", "guest_id_masked", "hotel", "sampled_at", "result", "source", "recorded_at", "needs_review"]
+    search_fields = ["person__name"]
+    date_hierarchy = "sampled_at"
+    ordering = ["-sampled_at", "-pk"]
+
+    def get_queryset(self, request):
+        return selectors.nat_tests_visible_to(request.user)
+
+    def owns(self, request, obj) -> bool:
+        return selectors.nat_tests_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    def get_list_filter(self, request):
+        organisation = user_organisation(request.user)
+        reviewer = user_is_admin(request.user) or (organisation is not None and organisation.kind == Organisation.Kind.HEALTH)
+        return [PositiveFilter, "source", "sampled_at"] if reviewer else ["source", "sampled_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # recorded with the stay, on the registration form or through the API
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def guest_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("身份证号"))
+    def guest_id_masked(self, obj):
+        return obj.person.id_masked
+
+    @admin.display(description=_("需卫健部门复核"), boolean=True)
+    def needs_review(self, obj):
+        health_status = getattr(obj.person, "health_status", None)
+        return bool(health_status and health_status.needs_review)
