@@ -68,3 +68,10 @@ def committed(django_capture_on_commit_callbacks):
         return django_capture_on_commit_callbacks(execute=True)
 
     return make
+
+
+def bad_id_number() -> str:
+    """A well-formed number whose check character is wrong."""
+    good = factories.id_number()
+    wrong = "0" if good[-1] != "0" else "1"
+    return good[:-1] + wrong
