@@ -1,0 +1,444 @@
+"""The community workers' admin, in Chinese: their community's quarantines only; every write through the services."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from communities import selectors, services
+from communities.models import Community, QuarantineRecord
+from health.admin_base import OrganisationScopedAdmin
+from health.api.common import CLOCK_SKEW
+from health.identity import id_number_clean, id_number_digest, id_number_digest_or_none
+from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
+from health.services.statuses import person_status_fresh
+
+STATUS_LABELS = dict(HealthStatus.Code.choices)
+
+
+def _status_label(code: str) -> str:
+    return str(STATUS_LABELS.get(code, code or "—"))
+
+
+# --- forms ---------------------------------------------------------------------------------
+class UnechoedTextInput(forms.TextInput):
+    """A text input that never writes the typed value back into the page (the ID number)."""
+
+    def format_value(self, value):
+        return None
+
+
+class QuarantineAddForm(forms.ModelForm):
+    """Name and ID number of the person (found or created), and the quarantine itself."""
+
+    person_name = forms.CharField(label=_("姓名"), max_length=64)
+    id_number = forms.CharField(
+        label=_("身份证号"), max_length=32, widget=UnechoedTextInput(attrs={"autocomplete": "off"})
+    )
+
+    class Meta:
+        model = QuarantineRecord
+        fields = ["community", "kind", "started_at", "planned_end_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "community" in self.fields:
+            self.fields["community"].queryset = Community.objects.order_by("code")
+            self.fields["community"].required = True
+
+    def clean_person_name(self) -> str:
+        return " ".join(self.cleaned_data["person_name"].split())
+
+    def clean_id_number(self) -> str:
+        return id_number_clean(self.cleaned_data["id_number"])
+
+    def clean_started_at(self):
+        started_at = self.cleaned_data["started_at"]
+        if started_at and started_at > timezone.now() + CLOCK_SKEW:
+            raise ValidationError(_("该时间不能晚于当前时间。"))
+        return started_at
+
+    def clean(self):
+        data = super().clean()
+        started_at, planned_end_at = data.get("started_at"), data.get("planned_end_at")
+        if started_at and planned_end_at and planned_end_at < started_at:
+            self.add_error("planned_end_at", _("计划解除时间不能早于开始时间。"))
+        number, name = data.get("id_number"), data.get("person_name")
+        if number and name:
+            person = Person.objects.filter(id_digest=id_number_digest(number)).first()
+            if person is not None and person.name != name:
+                self.add_error("person_name", _("该身份证号码已登记为另一姓名。"))
+            community = data.get("community") or getattr(self, "member_community", None)
+            if (
+                person is not None
+                and community is not None
+                and QuarantineRecord.objects.filter(
+                    person=person, community=community, kind=data.get("kind"), lifted_at__isnull=True
+                ).exists()
+            ):
+                self.add_error("kind", _("该人员在本社区已有同类未解除的隔离记录。"))
+        return data
+
+
+class QuarantineChangeForm(forms.ModelForm):
+    """Only the planned end may change, and only with a reason (kept in the history)."""
+
+    change_comment = forms.CharField(
+        label=_("修改原因"), max_length=255, required=False, help_text=_("修改计划解除时间时必填，记入变更历史。")
+    )
+
+    class Meta:
+        model = QuarantineRecord
+        fields = ["planned_end_at"]
+
+    def clean(self):
+        data = super().clean()
+        if "planned_end_at" in self.changed_data and not data.get("change_comment", "").strip():
+            self.add_error("change_comment", _("修改计划解除时间时请说明原因。"))
+        return data
+
+
+# --- list filters --------------------------------------------------------------------------
+class ActiveFilter(admin.SimpleListFilter):
+    title = _("隔离状态")
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("隔离中")), ("no", _("已解除"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(lifted_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(lifted_at__isnull=False)
+        return queryset
+
+
+class DueFilter(admin.SimpleListFilter):
+    """Days are Beijing days (TIME_ZONE): due today = planned for today; overdue = planned before today."""
+
+    title = _("计划解除")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("today", _("今日到期")), ("overdue", _("已逾期"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "today":
+            return selectors.quarantines_due_today(queryset)
+        if self.value() == "overdue":
+            return selectors.quarantines_overdue(queryset)
+        return queryset
+
+
+# --- quarantines ---------------------------------------------------------------------------
+@admin.register(QuarantineRecord)
+class QuarantineRecordAdmin(OrganisationScopedAdmin):
+    organisation_kinds = (Organisation.Kind.COMMUNITY,)
+    organisation_field = "community"
+    list_display = (
+        "person_name",
+        "person_id_masked",
+        "kind",
+        "started_at",
+        "planned_end_at",
+        "lifted_at",
+        "current_status",
+    )
+    list_filter = (ActiveFilter, DueFilter, "kind")
+    search_fields = ("person__name",)
+    search_help_text = _("输入姓名或完整的身份证号码")
+    list_per_page = 50
+    actions = ["lift_selected"]
+    change_list_template = "admin/communities/quarantinerecord/change_list.html"
+    change_form_readonly = (
+        "person_name",
+        "person_id_masked",
+        "community",
+        "kind",
+        "started_at",
+        "lifted_at",
+        "lifted_by",
+        "created_by",
+        "created_at",
+        "status_now",
+        "status_history",
+        "planned_end_history",
+    )
+
+    # --- scoping: the queryset is the selector's (one indexed column for a worker) ---
+    def get_queryset(self, request):
+        return selectors.quarantines_visible_to(request.user).select_related("person__health_status")
+
+    def get_list_display(self, request):
+        if self.is_admin(request):
+            return (*self.list_display, "community")
+        return self.list_display
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The ID-number search redirects here with the keyed digest, never the number.
+        return lookup == "person__id_digest" or super().lookup_allowed(lookup, value, request)
+
+    # --- search: by name, or by a whole ID number hashed as typed ---
+    def get_search_results(self, request, queryset, search_term):
+        digest = id_number_digest_or_none(search_term.strip())
+        if digest is not None:
+            return queryset.filter(person__id_digest=digest), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("search/", self.admin_site.admin_view(self.search_view), name="%s_%s_search" % info),
+            *super().get_urls(),
+        ]
+
+    def search_view(self, request):
+        """The search box posts here so that a typed ID number never stands in a URL or an access log."""
+        changelist = reverse("admin:communities_quarantinerecord_changelist")
+        if request.method != "POST" or not self.has_view_permission(request):
+            return redirect(changelist)
+        term = request.POST.get("q", "").strip()
+        digest = id_number_digest_or_none(term)
+        if digest is not None:
+            query = {"person__id_digest": digest}
+        elif sum(ch.isdigit() for ch in term) >= 6:
+            # Looks like an ID number but is not a valid one: do not echo it into the URL.
+            self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
+            query = {}
+        else:
+            query = {"q": term} if term else {}
+        return HttpResponseRedirect(f"{changelist}?{urlencode(query)}" if query else changelist)
+
+    # --- columns ---
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("身份证号"))
+    def person_id_masked(self, obj):
+        return obj.person.id_masked
+
+    @admin.display(description=_("当前健康状态"), ordering="person__health_status__status")
+    def current_status(self, obj):
+        status = getattr(obj.person, "health_status", None)
+        if status is None:
+            return "—"
+        label = _status_label(status.status)
+        return format_html("{}（{}）", label, _("更新中")) if status.dirty else label
+
+    @admin.display(description=_("当前健康状态"))
+    def status_now(self, obj):
+        status = person_status_fresh(obj.person_id)
+        return format_html(
+            "<strong>{}</strong><br>{}：{}<br>{}：{}<br>{}：{}",
+            _status_label(status.status),
+            _("判定依据"),
+            ", ".join(status.reasons) or "—",
+            _("有效至"),
+            timezone.localtime(status.valid_until).strftime("%Y-%m-%d %H:%M") if status.valid_until else "—",
+            _("计算时间"),
+            timezone.localtime(status.computed_at).strftime("%Y-%m-%d %H:%M:%S") if status.computed_at else "—",
+        )
+
+    @admin.display(description=_("状态变更记录"))
+    def status_history(self, obj):
+        events = StatusEvent.objects.filter(person_id=obj.person_id).order_by("-computed_at", "-pk")[:50]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(event.computed_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    _status_label(event.old_status) if event.old_status else "—",
+                    _status_label(event.new_status),
+                    ", ".join(event.new_reasons),
+                    event.cause,
+                )
+                for event in events
+            ),
+        )
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("时间"),
+            _("状态"),
+            _("判定依据"),
+            _("原因"),
+            rows,
+        )
+
+    @admin.display(description=_("计划解除时间变更历史"))
+    def planned_end_history(self, obj):
+        def moment(value):
+            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+        changes = selectors.planned_end_history(obj)
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
+            (
+                (
+                    moment(change.changed_at),
+                    change.changed_by.get_username() if change.changed_by else "—",
+                    moment(change.old_planned_end_at),
+                    moment(change.new_planned_end_at),
+                    change.comment,
+                )
+                for change in changes
+            ),
+        )
+        if not rows:
+            return "—"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("修改时间"),
+            _("修改人"),
+            _("计划解除时间"),
+            _("说明"),
+            rows,
+        )
+
+    # --- forms: add by name + ID number; change only the planned end, with a reason ---
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            fields = ["person_name", "id_number", "kind", "started_at", "planned_end_at"]
+            return ["community", *fields] if self.is_admin(request) else fields
+        if obj.lifted_at is None:
+            return [*self.change_form_readonly[:5], "planned_end_at", "change_comment", *self.change_form_readonly[5:]]
+        return [*self.change_form_readonly[:5], "planned_end_at", *self.change_form_readonly[5:]]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        if obj.lifted_at is not None or not self.has_change_permission(request, obj):
+            return (*self.change_form_readonly, "planned_end_at")
+        return self.change_form_readonly
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = QuarantineAddForm if obj is None else QuarantineChangeForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None and not self.is_admin(request):
+            # The worker's community is set automatically; the form needs it for its duplicate check.
+            form = type(form.__name__, (form,), {"member_community": self.member_organisation(request)})
+        return form
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if not change:
+            record = services.quarantine_register(
+                actor=request.user,
+                community=data.get("community") or self.member_organisation(request),
+                person_name=data["person_name"],
+                id_number=data["id_number"],
+                kind=data["kind"],
+                started_at=data["started_at"],
+                planned_end_at=data.get("planned_end_at"),
+            )
+            # The admin goes on with `obj` (log entry, redirect): make it the registered record.
+            for field in record._meta.concrete_fields:
+                setattr(obj, field.attname, getattr(record, field.attname))
+            obj._state.adding = False
+            return
+        if "planned_end_at" in form.changed_data:
+            services.quarantine_change_planned_end(
+                actor=request.user, record=obj, planned_end_at=data["planned_end_at"], comment=data["change_comment"]
+            )
+
+    def save_related(self, request, form, formsets, change):
+        """No related objects are edited here (the default would call save_m2m on an unsaved form)."""
+
+    # --- the lift action, with a confirmation page ---
+    @admin.action(description=_("解除隔离"), permissions=["change"])
+    def lift_selected(self, request, queryset):
+        if not queryset.exists():
+            self.message_user(request, _("未找到所选记录。"), messages.WARNING)
+            return None
+        active = queryset.filter(lifted_at__isnull=True).select_related("person").order_by("pk")
+        if request.POST.get("confirm") == "yes":
+            lifted = services.quarantines_lift(actor=request.user, records_or_ids=list(active.values_list("pk", flat=True)))
+            self.message_user(
+                request,
+                ngettext("已解除 %(count)d 条隔离记录，健康状态已更新。", "已解除 %(count)d 条隔离记录，健康状态已更新。", len(lifted))
+                % {"count": len(lifted)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("确认解除隔离"),
+            "opts": self.opts,
+            "records": list(active),
+            "already_lifted": queryset.filter(lifted_at__isnull=False).count(),
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/communities/quarantinerecord/lift_confirmation.html", context)
+
+
+# --- communities (administrators only) -----------------------------------------------------
+class CommunityAddForm(forms.ModelForm):
+    region_code = forms.CharField(label=_("区划代码"), max_length=6, min_length=6)
+
+    class Meta:
+        model = Community
+        fields = ["code", "name"]
+
+    def clean_region_code(self) -> str:
+        code = self.cleaned_data["region_code"]
+        if not Region.objects.filter(code=code).exists():
+            raise ValidationError(_("区划代码不存在。"))
+        return code
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].strip()
+        if Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code=code).exists():
+            raise ValidationError(_("该社区编码已存在。"))
+        return code
+
+
+@admin.register(Community)
+class CommunityAdmin(OrganisationScopedAdmin):
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    list_display = ("code", "name", "region")
+    search_fields = ("code", "name")
+    form = CommunityAddForm
+
+    def get_queryset(self, request):
+        return Community.objects.select_related("region")
+
+    def get_fields(self, request, obj=None):
+        return ["code", "name", "region_code"] if obj is None else ["code", "name", "region", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else ("code", "name", "region", "created_at")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = form.cleaned_data
+        community = services.community_create(
+            actor=request.user, code=data["code"], name=data["name"], region_code=data["region_code"]
+        )
+        obj.pk = community.pk
+        obj.kind = community.kind
+        obj.region_id = community.region_id
+        obj.created_at = community.created_at
+        obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited here."""
