@@ -9,7 +9,6 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from health.engine import CheckInFact, NatTestFact
-from health.engine.regions import city_of, contains, normalize, significant_prefix
 from health.models import Organisation
 from health.registry import FactSource
 from hotels.models import CheckIn, NucleicAcidTest
@@ -54,25 +53,20 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
 
 
 def persons_at(prefix: str, exact: Sequence[str]) -> QuerySet:
-    """Guests whose origin or hotel a risk designation of the region with this prefix can touch.
+    """Guests whose origin or hotel lies inside the region (`prefix`) or is one of `exact` (risk fan-out).
 
-    Only stays that can still matter: open ones, and those that ended within the window (with a
-    day to spare). Besides the places inside the region (`prefix`) and the ones containing it
-    (`exact`), outside the home region a designation reaches every place of its city (a city
-    elsewhere with a risky district is risky as a whole, status-rules.md "Risk"), so places in
-    the same city are included too.
+    Only stays that can still matter: open ones (G2 reads their origin and hotel) and those
+    that ended within the window, with a day to spare (a hotel stay is a qualifying stay).
     """
     from health.services.statuses import policy_current
 
-    policy = policy_current()
-    code = normalize(prefix.ljust(6, "0"))
-    prefixes = {prefix}
-    if not contains(policy.home_region, code):
-        prefixes.add(significant_prefix(city_of(code)))
-    places = Q(origin_region_id__in=exact) | Q(hotel__region_id__in=exact)
-    for start in prefixes:
-        places |= Q(origin_region_id__startswith=start) | Q(hotel__region_id__startswith=start)
-    horizon = timezone.now() - timedelta(days=policy.window_days + 1)
+    horizon = timezone.now() - timedelta(days=policy_current().window_days + 1)
+    places = (
+        Q(origin_region__code__startswith=prefix)
+        | Q(origin_region_id__in=exact)
+        | Q(hotel__region__code__startswith=prefix)
+        | Q(hotel__region_id__in=exact)
+    )
     recent = Q(checked_out_at__isnull=True) | Q(checked_out_at__gte=horizon)
     return CheckIn.objects.filter(places, recent).values_list("person_id", flat=True).distinct()
 
