@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from django import forms
+from django.forms.models import construct_instance
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
@@ -92,8 +93,12 @@ class InboundCaseForm(forms.ModelForm):
         return data
 
     def _post_clean(self):
-        # The services validate and write; the model's own constraint checks run there.
-        pass
+        # Fill the instance (the admin logs and redirects with it) but leave validation and the
+        # write to the services, which check what the model's full_clean would and more.
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as error:
+            self._update_errors(error)
 
 
 class AwaitingReleaseFilter(admin.SimpleListFilter):
@@ -280,6 +285,7 @@ class InboundCaseAdmin(OrganisationScopedAdmin):
             obj.pk = case.pk
             obj.person = case.person
             obj.border = case.border
+            obj.origin_country = case.origin_country
             return
         changes = {}
         for field in ("quarantine_ended_at", "entered_city_on"):

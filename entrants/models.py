@@ -66,7 +66,11 @@ class InboundCase(models.Model):
             models.UniqueConstraint(fields=["person", "entered_country_on"], name="inbound_person_entry_unique"),
             models.CheckConstraint(
                 condition=Q(quarantine_ended_at__isnull=True, quarantine_ended_on__isnull=True)
-                | Q(quarantine_ended_at__isnull=False, quarantine_ended_on__gte=F("entered_country_on")),
+                | Q(
+                    quarantine_ended_at__isnull=False,
+                    quarantine_ended_on__isnull=False,
+                    quarantine_ended_on__gte=F("entered_country_on"),
+                ),
                 name="inbound_quarantine_ends_after_entry",
             ),
             models.CheckConstraint(
@@ -75,9 +79,10 @@ class InboundCase(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(released_at__isnull=True, released_on__isnull=True)
-                | Q(released_at__isnull=False, released_on__gte=F("entered_country_on")),
+                | Q(released_at__isnull=False, released_on__isnull=False, released_on__gte=F("entered_country_on")),
                 name="inbound_released_after_entry",
             ),
+            # NULL in a CHECK passes, so each branch names the columns it needs as not null.
             models.CheckConstraint(
                 condition=Q(released_at__isnull=True) | Q(managing_community__isnull=False),
                 name="inbound_released_only_when_managed",
