@@ -329,3 +329,14 @@ def test_database_refuses_a_test_sampled_after_it_was_recorded(hotel):
         person_id=checkin.person_id, checkin=checkin, hotel=hotel, sampled_at=recorded_at + timedelta(minutes=5),
         result="negative", source="hotel", recorded_at=recorded_at,
     )
+
+
+def test_registration_is_recomputed_on_commit_without_anyone_asking(hotel, django_capture_on_commit_callbacks):
+    # given a registration committed (the eager task runs on commit, as the worker would)
+    checked_in_at = timezone.now() - timedelta(hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        checkin = register(hotel, checked_in_at=checked_in_at, tests=[(checked_in_at - timedelta(days=1), "negative", "certificate")])
+    # then the stored status is already fresh, with the cause recorded
+    stored = HealthStatus.objects.get(person_id=checkin.person_id)
+    assert (stored.dirty, stored.status, stored.reasons) == (False, "no_abnormality", ["G2", "hotel_stay"])
+    assert StatusEvent.objects.get(person_id=checkin.person_id).cause == "hotel_checkin"
