@@ -47,7 +47,10 @@ class StaysPersonConflict(PersonConflict):
 
 def _persons_for_rows(rows: Sequence[StayInput]) -> list[int]:
     """The person id of every row, creating the new persons in bulk; StaysPersonConflict on any name clash."""
-    digests = [id_number_digest(id_number_clean(row.id_number)) for row in rows]
+    # Validation costs more than hashing: each distinct number is checked once per feed.
+    numbers = {raw: id_number_clean(raw) for raw in {row.id_number for row in rows}}
+    digest_of = {raw: id_number_digest(number) for raw, number in numbers.items()}
+    digests = [digest_of[row.id_number] for row in rows]
     names = [name_normalise(row.name) for row in rows]
     wanted: dict[str, str] = {}
     conflicts = []
@@ -60,7 +63,7 @@ def _persons_for_rows(rows: Sequence[StayInput]) -> list[int]:
         raise StaysPersonConflict(sorted(set(conflicts)))
     new = {digest: name for digest, name in wanted.items() if digest not in known}
     if new:
-        masked = {digests[i]: id_number_mask(id_number_clean(rows[i].id_number)) for i in range(len(rows)) if digests[i] in new}
+        masked = {digest_of[raw]: id_number_mask(number) for raw, number in numbers.items() if digest_of[raw] in new}
         Person.objects.bulk_create(
             [Person(name=name, id_digest=digest, id_masked=masked[digest]) for digest, name in new.items()],
             batch_size=1000,
