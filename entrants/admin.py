@@ -1,17 +1,17 @@
 """Admin of inbound cases (Chinese): border staff see every case, community workers the cases they manage."""
+
 from datetime import timedelta
 
+import pycountry
 from django import forms
-from django.forms.models import construct_instance
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import F
+from django.forms.models import construct_instance
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-import pycountry
 
 from entrants import services
 from entrants.countries import country_clean, country_name
@@ -36,12 +36,21 @@ class InboundCaseForm(forms.ModelForm):
     """Adding names the person (name and ID number, never stored in clear); changing edits the three later facts."""
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
-    id_number = forms.CharField(label=_("身份证号"), max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    id_number = forms.CharField(
+        label=_("身份证号"), max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
     origin_country = forms.ChoiceField(label=_("出发国家或地区"), choices=_country_choices, required=False)
 
     class Meta:
         model = InboundCase
-        fields = ["entered_country_on", "port_of_entry", "origin_country", "quarantine_ended_at", "entered_city_on", "managing_community"]
+        fields = [
+            "entered_country_on",
+            "port_of_entry",
+            "origin_country",
+            "quarantine_ended_at",
+            "entered_city_on",
+            "managing_community",
+        ]
 
     def clean_id_number(self):
         raw = self.cleaned_data.get("id_number")
@@ -354,5 +363,9 @@ class InboundCaseAdmin(OrganisationScopedAdmin):
             else:
                 released += 1
         if released:
-            self.message_user(request, _("已解除观察 %(count)d 人，其在本社区的隔离已同时解除。") % {"count": released}, messages.SUCCESS)
+            self.message_user(
+                request,
+                _("已解除观察 %(count)d 人，其在本社区的隔离已同时解除。") % {"count": released},
+                messages.SUCCESS,
+            )
         return None

@@ -1,4 +1,5 @@
 """Origin countries: ISO 3166-1 alpha-2 codes checked against pycountry, named in Chinese."""
+
 import gettext
 from functools import lru_cache
 
@@ -12,7 +13,9 @@ def country_clean(raw: object) -> str:
     code = str(raw or "").strip().upper()
     # pycountry's get() also matches alpha-3 and numeric codes; the contract is alpha-2 only.
     if len(code) != 2 or not code.isalpha() or pycountry.countries.get(alpha_2=code) is None:
-        raise ValidationError(_("未知的国家或地区代码（应为 ISO 3166-1 二位字母代码，如 US）。"), code="unknown_country")
+        raise ValidationError(
+            _("未知的国家或地区代码（应为 ISO 3166-1 二位字母代码，如 US）。"), code="unknown_country"
+        )
     return code
 
 

@@ -1,4 +1,5 @@
 """The entrants app's loader: inbound cases -> engine facts (R4, G1), and who holds them."""
+
 from collections.abc import Iterator, Sequence
 
 from entrants.models import InboundCase
@@ -17,12 +18,15 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
         "released_at",
     )
     for person_id, entered_country_on, quarantine_ended_at, entered_city_on, community, released_at in rows:
-        yield person_id, InboundCaseFact(
-            entered_country_on=entered_country_on,
-            quarantine_ended_at=quarantine_ended_at,
-            entered_city_on=entered_city_on,
-            managing_community=community,
-            released_at=released_at,
+        yield (
+            person_id,
+            InboundCaseFact(
+                entered_country_on=entered_country_on,
+                quarantine_ended_at=quarantine_ended_at,
+                entered_city_on=entered_city_on,
+                managing_community=community,
+                released_at=released_at,
+            ),
         )
 
 

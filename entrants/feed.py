@@ -5,6 +5,7 @@ origin_country, community_code, quarantine_ended_at, entered_city_on) and are va
 API's own serializer. Any bad row rejects the whole file with a report of line numbers and
 reasons; the report never repeats an ID number.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,7 +14,6 @@ import json
 from collections.abc import Iterator
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ErrorDetail
 
 from entrants import services
 from entrants.api.serializers import InboundCaseCreateInput
@@ -198,7 +198,9 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
         if isinstance(row, dict) and _blank_to_none(row.get("community_code")) is not None
     }
     communities = set(
-        Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code__in=community_codes).values_list("code", flat=True)
+        Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code__in=community_codes).values_list(
+            "code", flat=True
+        )
     )
     rejected: dict[int, dict[str, list[str]]] = {}
     valid: list[services.FeedRow] = []
@@ -230,7 +232,8 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
             rejected.setdefault(line, {}).setdefault(field, []).extend(messages)
     if rejected:
         report = [
-            {"line": line, "errors": _scrub(errors, raw_rows.get(line, {}))} for line, errors in sorted(rejected.items())
+            {"line": line, "errors": _scrub(errors, raw_rows.get(line, {}))}
+            for line, errors in sorted(rejected.items())
         ]
         raise FeedRejected(rejected=report)
     return valid

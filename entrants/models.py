@@ -1,4 +1,5 @@
 """Records of the entrants app: travellers who entered the country bound for Beijing."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -44,10 +45,20 @@ class InboundCase(models.Model):
     released_at = models.DateTimeField(_("解除观察时间"), null=True, blank=True)
     released_on = models.DateField(_("解除观察日期"), null=True, blank=True, editable=False)
     released_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("解除人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("解除人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("录入人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)

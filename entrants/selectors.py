@@ -1,4 +1,5 @@
 """Reads of the entrants app: which inbound cases a staff account may see."""
+
 from django.db.models import QuerySet
 
 from entrants.models import InboundCase

@@ -1,4 +1,5 @@
 """Every write of the entrants app: register, update, release, and the bulk import of the feed."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -182,7 +183,11 @@ def inbound_release(*, actor, case: InboundCase, released_at: datetime | None = 
     """The managing community releases the traveller, and lifts their quarantines there, in one step."""
     from communities.services import quarantines_lift_for_person
 
-    case = InboundCase.objects.select_for_update(of=("self",)).select_related("person", "managing_community").get(pk=case.pk)
+    case = (
+        InboundCase.objects.select_for_update(of=("self",))
+        .select_related("person", "managing_community")
+        .get(pk=case.pk)
+    )
     _release_scope(actor, case)
     if case.managing_community_id is None:
         raise ApplicationError(_("该入境人员未交由社区管理，按规则自动解除，无需社区操作。"))

@@ -1,4 +1,5 @@
 """Input and output serializers of the entrants API, one input per operation; the feed reuses the create input."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -36,9 +37,11 @@ class CommunityCodeField(serializers.CharField):
         if not code:
             return None
         known = self.context.get("communities")
-        exists = code in known if known is not None else Organisation.objects.filter(
-            kind=Organisation.Kind.COMMUNITY, code=code
-        ).exists()
+        exists = (
+            code in known
+            if known is not None
+            else Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code=code).exists()
+        )
         if not exists:
             raise serializers.ValidationError(_("未知的社区编码。"))
         return code

@@ -1,4 +1,5 @@
 """API routes of the entrants app (mounted under /api/v1/)."""
+
 from django.urls import path
 
 from entrants.api import views

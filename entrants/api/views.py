@@ -1,4 +1,5 @@
 """Thin views of the entrants API: check who is calling, validate, call a service, answer."""
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework import parsers, serializers, status
@@ -83,10 +84,14 @@ class InboundCaseReleaseView(APIView):
     def post(self, request, pk: int):
         organisation = require_kind(request.user, COMMUNITY)
         # Another community's case, like a missing one, is not found: nothing about it leaks.
-        case = _case_get(pk, None if organisation is None else InboundCase.objects.filter(managing_community=organisation))
+        case = _case_get(
+            pk, None if organisation is None else InboundCase.objects.filter(managing_community=organisation)
+        )
         data = InboundReleaseInput(data=request.data)
         data.is_valid(raise_exception=True)
-        case = services.inbound_release(actor=request.user, case=case, released_at=data.validated_data.get("released_at"))
+        case = services.inbound_release(
+            actor=request.user, case=case, released_at=data.validated_data.get("released_at")
+        )
         return _answer(case, status.HTTP_200_OK)
 
 
@@ -117,7 +122,11 @@ class InboundImportView(APIView):
     parser_classes = [parsers.MultiPartParser, CsvFeedParser, JsonLinesFeedParser]
 
     @extend_schema(
-        request={"multipart/form-data": OpenApiTypes.OBJECT, "text/csv": OpenApiTypes.STR, "application/x-ndjson": OpenApiTypes.STR},
+        request={
+            "multipart/form-data": OpenApiTypes.OBJECT,
+            "text/csv": OpenApiTypes.STR,
+            "application/x-ndjson": OpenApiTypes.STR,
+        },
         responses={201: FeedImportResult},
         summary="批量导入边检数据（CSV 或 JSON Lines，全部校验通过才写入）",
     )
@@ -136,11 +145,15 @@ class InboundImportView(APIView):
             return request.data, feed.format_of_media_type(media_type)
         upload = request.FILES.get("file")
         if upload is None:
-            raise serializers.ValidationError({"file": [_("请上传文件（字段名 file），或以 text/csv、application/x-ndjson 发送请求体。")]})
+            raise serializers.ValidationError(
+                {"file": [_("请上传文件（字段名 file），或以 text/csv、application/x-ndjson 发送请求体。")]}
+            )
         if upload.size > feed.MAX_BYTES:
             raise serializers.ValidationError({"file": [feed.TOO_LARGE]})
-        feed_format = request.data.get("format") or feed.format_of_name(upload.name) or feed.format_of_media_type(
-            (upload.content_type or "").lower()
+        feed_format = (
+            request.data.get("format")
+            or feed.format_of_name(upload.name)
+            or feed.format_of_media_type((upload.content_type or "").lower())
         )
         if feed_format not in feed.FORMATS:
             raise serializers.ValidationError({"format": [_("无法识别文件格式，请指定 format=csv 或 jsonl。")]})

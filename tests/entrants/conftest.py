@@ -1,4 +1,5 @@
 """Fixtures of the entrants tests: the border department, communities and their staff, committed writes."""
+
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest

@@ -1,4 +1,5 @@
 """The entrants admin: border staff see every case, community workers theirs, and release with confirmation."""
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.test import Client
@@ -86,7 +87,12 @@ def test_filters(border_staff, cases, query, expected):
 def test_search_by_full_id_number_uses_the_digest(border_staff, community):
     number = factories.id_number()
     services.inbound_register(
-        actor=None, person_name="查找戊", id_number=number, entered_country_on=days_ago(3), port="p", origin_country="FR"
+        actor=None,
+        person_name="查找戊",
+        id_number=number,
+        entered_country_on=days_ago(3),
+        port="p",
+        origin_country="FR",
     )
     case_of("其他己")
     response = browser(border_staff).get(CHANGELIST, {"q": number})

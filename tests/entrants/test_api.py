@@ -1,4 +1,5 @@
 """The entrants API: who may register and update, bad input answered 400 with nothing written."""
+
 from datetime import timedelta
 
 import pytest
@@ -103,7 +104,9 @@ def test_bad_id_number_is_400_without_echoing_it(client_for, border_staff):
 
 def test_quarantine_ending_before_entry_is_400(client_for, border_staff):
     # 23:59 Beijing the day before entry (15:59 UTC): the Beijing date is before entry
-    data = payload(entered_country_on=days_ago(12).isoformat(), quarantine_ended_at=utc(beijing(days_ago(13), 23, 59)).isoformat())
+    data = payload(
+        entered_country_on=days_ago(12).isoformat(), quarantine_ended_at=utc(beijing(days_ago(13), 23, 59)).isoformat()
+    )
 
     response = client_for(border_staff).post(URL, data, format="json")
 
@@ -114,7 +117,9 @@ def test_quarantine_ending_before_entry_is_400(client_for, border_staff):
 
 def test_quarantine_ending_early_on_the_entry_day_beijing_is_accepted(client_for, border_staff):
     # 00:30 Beijing on the entry day is 16:30 UTC the day before: valid, compared as Beijing dates
-    data = payload(entered_country_on=days_ago(12).isoformat(), quarantine_ended_at=utc(beijing(days_ago(12), 0, 30)).isoformat())
+    data = payload(
+        entered_country_on=days_ago(12).isoformat(), quarantine_ended_at=utc(beijing(days_ago(12), 0, 30)).isoformat()
+    )
     response = client_for(border_staff).post(URL, data, format="json")
     assert response.status_code == 201, response.json()
 
@@ -142,7 +147,9 @@ def test_known_id_number_with_another_name_is_409(client_for, border_staff):
     data = payload()
     assert client.post(URL, data, format="json").status_code == 201
 
-    other = payload(person={"name": "李四", "id_number": data["person"]["id_number"]}, entered_country_on=days_ago(3).isoformat())
+    other = payload(
+        person={"name": "李四", "id_number": data["person"]["id_number"]}, entered_country_on=days_ago(3).isoformat()
+    )
     response = client.post(URL, other, format="json")
 
     assert response.status_code == 409
@@ -177,7 +184,9 @@ def test_patch_quarantine_end_before_entry_is_400_and_nothing_changes(client_for
     assert InboundCase.objects.get(pk=case_id).quarantine_ended_at is None
 
 
-def test_community_of_a_released_case_cannot_change(client_for, border_staff, community, community_staff, other_community):
+def test_community_of_a_released_case_cannot_change(
+    client_for, border_staff, community, community_staff, other_community
+):
     client = client_for(border_staff)
     case_id = client.post(URL, payload(community_code=community.code), format="json").json()["id"]
     assert client_for(community_staff).post(f"{URL}{case_id}/release/", {}, format="json").status_code == 200
@@ -202,10 +211,17 @@ def test_other_kinds_may_not_update(request, client_for, border_staff, community
 
 
 def test_patch_of_a_missing_case_is_404(client_for, border_staff):
-    assert client_for(border_staff).patch(f"{URL}999999/", {"entered_city_on": days_ago(1).isoformat()}, format="json").status_code == 404
+    assert (
+        client_for(border_staff)
+        .patch(f"{URL}999999/", {"entered_city_on": days_ago(1).isoformat()}, format="json")
+        .status_code
+        == 404
+    )
 
 
-def test_community_reads_only_the_cases_it_manages(client_for, border_staff, community, community_staff, other_community_staff):
+def test_community_reads_only_the_cases_it_manages(
+    client_for, border_staff, community, community_staff, other_community_staff
+):
     case_id = client_for(border_staff).post(URL, payload(community_code=community.code), format="json").json()["id"]
     assert client_for(community_staff).get(f"{URL}{case_id}/").status_code == 200
     assert client_for(other_community_staff).get(f"{URL}{case_id}/").status_code == 404

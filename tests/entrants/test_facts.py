@@ -1,4 +1,5 @@
 """The entrants loader: one query for a batch of persons, exact facts, and who holds a case."""
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -87,7 +88,9 @@ def test_the_database_refuses_what_the_services_refuse(fields):
 def test_the_database_refuses_a_release_before_entry(community):
     case = register("甲", community_code=community.code)
     with pytest.raises(IntegrityError), transaction.atomic():
-        InboundCase.objects.filter(pk=case.pk).update(released_at=utc(beijing(days_ago(11), 12)), released_on=days_ago(11))
+        InboundCase.objects.filter(pk=case.pk).update(
+            released_at=utc(beijing(days_ago(11), 12)), released_on=days_ago(11)
+        )
 
 
 def test_the_database_refuses_a_release_date_missing(community):

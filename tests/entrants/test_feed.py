@@ -1,4 +1,5 @@
 """The border-control feed: every row validated first, then all written in one transaction, or none."""
+
 import json
 
 import pytest
@@ -59,7 +60,13 @@ def test_a_good_csv_file_writes_every_row_and_recomputes(client_for, border_staf
 def test_a_good_jsonl_upload_writes_every_row(client_for, border_staff, community):
     numbers = [factories.id_number() for _ in range(2)]
     rows = [
-        {"name": "王一", "id_number": numbers[0], "entered_country_on": days_ago(10).isoformat(), "port": "首都机场", "origin_country": "FR"},
+        {
+            "name": "王一",
+            "id_number": numbers[0],
+            "entered_country_on": days_ago(10).isoformat(),
+            "port": "首都机场",
+            "origin_country": "FR",
+        },
         {
             "name": "王二",
             "id_number": numbers[1],
@@ -117,11 +124,19 @@ def test_cross_row_and_stored_conflicts_are_reported(client_for, border_staff, c
     known = factories.id_number()
     client = client_for(border_staff)
     registered = {"name": "原名", "id_number": known}
-    assert client.post(
-        "/api/v1/entrants/",
-        {"person": registered, "entered_country_on": days_ago(3).isoformat(), "port": "首都机场", "origin_country": "GB"},
-        format="json",
-    ).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/entrants/",
+            {
+                "person": registered,
+                "entered_country_on": days_ago(3).isoformat(),
+                "port": "首都机场",
+                "origin_country": "GB",
+            },
+            format="json",
+        ).status_code
+        == 201
+    )
     repeated = factories.id_number()
     body = "\n".join(
         [
@@ -154,7 +169,9 @@ def test_a_resent_file_updates_and_never_duplicates(client_for, border_staff, co
     # when it is sent again with the third row's arrival in Beijing added (and blanks elsewhere)
     city = days_ago(1).isoformat()
     third = csv_line("张三", numbers[2], days_ago(5).isoformat(), country="DE", city=city)
-    response = client.generic("POST", URL, "\n".join([HEADER, lines[0], lines[1], third]).encode(), content_type="text/csv")
+    response = client.generic(
+        "POST", URL, "\n".join([HEADER, lines[0], lines[1], third]).encode(), content_type="text/csv"
+    )
 
     # then the stored entries are updated, not duplicated, and blanks erase nothing
     assert response.status_code == 201
@@ -184,7 +201,13 @@ def test_an_empty_file_is_400(client_for, border_staff):
 
 
 def test_jsonl_with_a_broken_line_reports_it(client_for, border_staff):
-    good = {"name": "王一", "id_number": factories.id_number(), "entered_country_on": days_ago(3).isoformat(), "port": "p", "origin_country": "FR"}
+    good = {
+        "name": "王一",
+        "id_number": factories.id_number(),
+        "entered_country_on": days_ago(3).isoformat(),
+        "port": "p",
+        "origin_country": "FR",
+    }
     body = "\n".join([json.dumps(good, ensure_ascii=False), "{not json", "", json.dumps({**good, "extra": 1})])
 
     response = client_for(border_staff).generic("POST", URL, body.encode(), content_type="application/x-ndjson")
@@ -228,8 +251,24 @@ def test_command_rejects_a_bad_file_and_writes_nothing(tmp_path, border, capsys)
     path.write_text(
         "\n".join(
             [
-                json.dumps({"name": "甲", "id_number": factories.id_number(), "entered_country_on": days_ago(3).isoformat(), "port": "p", "origin_country": "FR"}),
-                json.dumps({"name": "乙", "id_number": wrong_number, "entered_country_on": days_ago(3).isoformat(), "port": "p", "origin_country": "FR"}),
+                json.dumps(
+                    {
+                        "name": "甲",
+                        "id_number": factories.id_number(),
+                        "entered_country_on": days_ago(3).isoformat(),
+                        "port": "p",
+                        "origin_country": "FR",
+                    }
+                ),
+                json.dumps(
+                    {
+                        "name": "乙",
+                        "id_number": wrong_number,
+                        "entered_country_on": days_ago(3).isoformat(),
+                        "port": "p",
+                        "origin_country": "FR",
+                    }
+                ),
             ]
         ),
         encoding="utf-8",

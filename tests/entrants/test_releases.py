@@ -1,4 +1,5 @@
 """R4 and G1 through the real pipeline: registration, recomputation on commit, community release."""
+
 from datetime import timedelta
 
 import pytest
@@ -170,7 +171,12 @@ def test_release_lifts_the_persons_quarantine_in_that_community_at_the_same_mome
     started_at = utc(beijing(days_ago(14), 8))
     with committed():
         own = quarantine_register(
-            actor=None, community=community, person_name="王五", id_number=person["id_number"], kind="home", started_at=started_at
+            actor=None,
+            community=community,
+            person_name="王五",
+            id_number=person["id_number"],
+            kind="home",
+            started_at=started_at,
         )
         elsewhere = quarantine_register(
             actor=None,
@@ -212,7 +218,11 @@ def test_release_alone_of_a_quarantined_person_gives_no_abnormality(
     # given a managed case whose person is in centralized quarantine in that community
     person = factories.person_payload("赵六")
     body = register(
-        client_for(border_staff), committed, person=person, entered_country_on=days_ago(15).isoformat(), community_code=community.code
+        client_for(border_staff),
+        committed,
+        person=person,
+        entered_country_on=days_ago(15).isoformat(),
+        community_code=community.code,
     )
     with committed():
         record = quarantine_register(

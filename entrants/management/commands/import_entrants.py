@@ -1,4 +1,5 @@
 """Import a border-control feed file (CSV or JSON lines): all rows or none."""
+
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
