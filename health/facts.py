@@ -28,7 +28,8 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
 
 def persons_at(prefix: str, exact: Sequence[str]):
     return (
-        ItineraryStay.objects.filter(Q(region_id__startswith=prefix) | Q(region_id__in=exact))
+        ItineraryStay.objects.filter(Q(region__code__startswith=prefix) | Q(region_id__in=exact))
+        .order_by()  # the model's ordering would join persons and defeat DISTINCT
         .values_list("person_id", flat=True)
         .distinct()
     )
