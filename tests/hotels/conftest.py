@@ -2,12 +2,10 @@
 from datetime import timedelta
 
 import pytest
-from django.core.exceptions import FieldError
 from django.db import transaction
 from django.utils import timezone
 
-from health.engine.regions import city_of, significant_prefix
-from health.models import HealthStatus, ItineraryDeclaration, ItineraryStay, Region, RiskArea
+from health.models import HealthStatus, ItineraryDeclaration, ItineraryStay, Region
 from health.services.risk_areas import risk_area_create
 from health.services.statuses import person_status_fresh, persons_mark_dirty
 from hotels import services
@@ -67,26 +65,6 @@ def risk_area_declared(region_code, *, effective_from, effective_to=None, level=
     return risk_area_create(
         actor=None, region=Region.objects.get(code=region_code), level=level, effective_from=effective_from, effective_to=effective_to
     )
-
-
-def risk_area_reaching_hotel_guests(region_code, *, effective_from, level="medium"):
-    """A designation fanned out through the hotels source alone, with the arguments the core passes
-    (used while the core's own fan-out is broken, see `fan_out_broken`)."""
-    from hotels.facts import persons_at
-
-    with transaction.atomic():
-        area = RiskArea.objects.create(region_id=region_code, level=level, effective_from=effective_from)
-        city = city_of(region_code)
-        prefix, exact = (significant_prefix(region_code), [region_code]) if city == "110000" else (
-            significant_prefix(city), sorted({city, region_code[:2] + "0000"})
-        )
-        persons_mark_dirty(persons_at(prefix, exact), cause="risk_area")
-    return area
-
-
-# health/facts.py's persons_at filters `region_id__startswith`, which Django refuses on a foreign
-# key (FieldError), so every risk fan-out fails today; reported to the core's owner.
-fan_out_broken = pytest.mark.xfail(raises=FieldError, strict=False, reason="health/facts.py persons_at: region_id__startswith")
 
 
 def jjj_itinerary(person, *, days=20, regions=("110000",)):

@@ -12,11 +12,9 @@ from hotels import services
 from hotels.models import CheckIn, NucleicAcidTest
 from tests import factories
 from tests.hotels.conftest import (
-    fan_out_broken,
     jjj_itinerary,
     register,
     risk_area_declared,
-    risk_area_reaching_hotel_guests,
     status_of,
 )
 
@@ -109,25 +107,13 @@ def test_positive_result_keeps_r3_after_checkout(hotel):
 
 
 # --- risk of the origin ------------------------------------------------------------------------
-# Each fan-out test runs through the core's risk-area service and, until its fan-out is fixed,
-# also through the hotels source alone with the same arguments.
-DECLARE = pytest.mark.parametrize(
-    "declare",
-    [
-        pytest.param(risk_area_declared, marks=fan_out_broken, id="core-fan-out"),
-        pytest.param(risk_area_reaching_hotel_guests, id="hotels-source"),
-    ],
-)
-
-
-@DECLARE
-def test_origin_designated_medium_risk_during_the_stay_recomputes_the_guest(hotel, declare):
+def test_origin_designated_medium_risk_during_the_stay_recomputes_the_guest(hotel):
     # given a guest from Xuhui, Shanghai with 未见异常 for the stay
     checked_in_at = timezone.now() - timedelta(hours=5)
     checkin = register(hotel, checked_in_at=checked_in_at, origin="310104", tests=[(checked_in_at - timedelta(days=2), "negative", "certificate")])
     assert status_of(checkin.person_id).status == "no_abnormality"
     # when Xuhui becomes a medium-risk area
-    declare("310104", effective_from=timezone.now() - timedelta(minutes=1))
+    risk_area_declared("310104", effective_from=timezone.now() - timedelta(minutes=1))
     # then the fan-out marked the guest dirty and the recomputed status is 弹窗
     assert HealthStatus.objects.get(person_id=checkin.person_id).dirty is True
     status = status_of(checkin.person_id)
@@ -135,24 +121,22 @@ def test_origin_designated_medium_risk_during_the_stay_recomputes_the_guest(hote
     assert (status.status, status.reasons) == ("popup", UNMET)
 
 
-@DECLARE
-def test_another_district_of_the_origin_city_designated_reaches_the_guest(hotel, declare):
+def test_another_district_of_the_origin_city_designated_reaches_the_guest(hotel):
     # given a guest from Xuhui, Shanghai; Huangpu (another district of the same city) becomes medium-risk
     checked_in_at = timezone.now() - timedelta(hours=1)
     checkin = register(hotel, checked_in_at=checked_in_at, origin="310104", tests=[(checked_in_at - timedelta(days=2), "negative", "certificate")])
     assert status_of(checkin.person_id).status == "no_abnormality"
-    declare("310101", effective_from=timezone.now() - timedelta(minutes=1))
+    risk_area_declared("310101", effective_from=timezone.now() - timedelta(minutes=1))
     # then (a city elsewhere with a risky district is risky as a whole) the guest is recomputed to 弹窗
     assert HealthStatus.objects.get(person_id=checkin.person_id).dirty is True
     assert status_of(checkin.person_id).reasons == UNMET
 
 
-@DECLARE
-def test_risk_area_elsewhere_does_not_touch_the_guest(hotel, declare):
+def test_risk_area_elsewhere_does_not_touch_the_guest(hotel):
     checked_in_at = timezone.now() - timedelta(hours=1)
     checkin = register(hotel, checked_in_at=checked_in_at, origin="310104", tests=[(checked_in_at - timedelta(days=2), "negative", "certificate")])
     status_of(checkin.person_id)
-    declare("440305", effective_from=timezone.now() - timedelta(minutes=1))
+    risk_area_declared("440305", effective_from=timezone.now() - timedelta(minutes=1))
     assert HealthStatus.objects.get(person_id=checkin.person_id).dirty is False
     assert status_of(checkin.person_id).reasons == ["G2", "hotel_stay"]
 
