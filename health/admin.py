@@ -1,0 +1,468 @@
+"""Admin of the core app (Chinese): persons (masked, audited status), regions, risk areas, designations,
+itineraries, policy versions, status history and access log, organisations and staff.
+
+Access goes by membership (OrganisationScopedAdmin): administrators see everything, the health
+department its records and every person, other staff only the persons their organisation holds
+records of (selectors.persons_visible_to). Every write goes through a service.
+"""
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from health.admin_base import OrganisationScopedAdmin, ReadOnlyAdmin
+from health.api.common import CLOCK_SKEW
+from health.errors import PersonConflict
+from health.identity import id_number_clean, id_number_digest_or_none
+from health.models import (
+    Designation,
+    HealthStatus,
+    ItineraryDeclaration,
+    ItineraryStay,
+    Organisation,
+    Person,
+    Policy,
+    Region,
+    RiskArea,
+    StaffMembership,
+    StatusAccess,
+    StatusEvent,
+)
+from health.selectors import persons_visible_to
+from health.services import designations, policy, risk_areas, staff
+from health.services.access import Channel, person_status_read
+from health.services.persons import person_find
+from health.services.statuses import policy_current
+
+admin.site.site_header = _("健康宝管理后台")
+admin.site.site_title = _("健康宝")
+admin.site.index_title = _("管理首页")
+
+ALL_KINDS = tuple(Organisation.Kind.values)
+HEALTH = (Organisation.Kind.HEALTH,)
+
+
+def status_label(code: str) -> str:
+    return str(HealthStatus.Code(code).label) if code in HealthStatus.Code.values else (code or "—")
+
+
+class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
+    """Append-only or reference records: visible by membership, never added, changed or deleted here."""
+
+    organisation_field = None
+
+
+# --- persons -------------------------------------------------------------------------------------
+class StatusEventInline(admin.TabularInline):
+    model = StatusEvent
+    verbose_name_plural = _("状态变更记录")
+    fields = ("computed_at", "old_display", "new_display", "new_reasons_display", "cause", "policy_version")
+    readonly_fields = fields
+    ordering = ("-computed_at", "-pk")
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    # The parent's visibility decides (PersonAdmin.has_view_permission); nobody edits history.
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("原状态"))
+    def old_display(self, event: StatusEvent) -> str:
+        return status_label(event.old_status)
+
+    @admin.display(description=_("新状态"))
+    def new_display(self, event: StatusEvent) -> str:
+        return status_label(event.new_status)
+
+    @admin.display(description=_("新依据"))
+    def new_reasons_display(self, event: StatusEvent) -> str:
+        return ", ".join(event.new_reasons)
+
+
+@admin.register(Person)
+class PersonAdmin(OrganisationScopedAdmin):
+    """Persons by name and masked number; the status shows on the (audited) detail page only."""
+
+    organisation_kinds = ALL_KINDS
+    organisation_field = None
+    list_display = ("name", "id_masked", "created_at")
+    search_fields = ("name",)
+    search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
+    fields = ("name", "id_masked", "status_display", "reasons_display", "valid_until_display", "computed_at_display", "created_at")
+    readonly_fields = fields
+    inlines = [StatusEventInline]
+
+    def get_queryset(self, request):
+        return persons_visible_to(request.user).select_related("health_status")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        if not self.allowed(request):
+            return False
+        return obj is None or persons_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    def has_add_permission(self, request) -> bool:
+        return False  # persons come with their records (services), never on their own
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_search_results(self, request, queryset, search_term):
+        # A full ID number is found by its digest; anything else searches names.
+        digest = id_number_digest_or_none(search_term.strip())
+        if digest is not None:
+            return queryset.filter(id_digest=digest), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        # The search box posts (templates/admin/health/person/change_list.html) so that a typed ID
+        # number never stands in a URL; it comes back as its digest, or as a name query.
+        if request.method == "POST" and "_person_search" in request.POST:
+            return HttpResponseRedirect(f"{request.path}?{self._search_query(request.POST.get('q', ''))}")
+        term = request.GET.get("q", "")
+        if id_number_digest_or_none(term.strip()) is not None:
+            return HttpResponseRedirect(f"{request.path}?{self._search_query(term)}")
+        return super().changelist_view(request, extra_context)
+
+    @staticmethod
+    def _search_query(term: str) -> str:
+        digest = id_number_digest_or_none(term.strip())
+        return urlencode({"id_digest": digest} if digest is not None else {"q": term.strip()} if term.strip() else {})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        person = self.get_object(request, object_id)
+        if person is not None and request.method == "GET" and self.has_view_permission(request, person):
+            person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _status(self, person: Person) -> HealthStatus | None:
+        try:
+            return person.health_status
+        except HealthStatus.DoesNotExist:
+            return None
+
+    @admin.display(description=_("健康状态"))
+    def status_display(self, person: Person) -> str:
+        status = self._status(person)
+        return status_label(status.status) if status else "—"
+
+    @admin.display(description=_("判定依据"))
+    def reasons_display(self, person: Person) -> str:
+        status = self._status(person)
+        return ", ".join(status.reasons) if status else "—"
+
+    @admin.display(description=_("有效至"))
+    def valid_until_display(self, person: Person):
+        status = self._status(person)
+        return status.valid_until if status and status.valid_until else "—"
+
+    @admin.display(description=_("计算时间"))
+    def computed_at_display(self, person: Person):
+        status = self._status(person)
+        return status.computed_at if status and status.computed_at else "—"
+
+
+# --- regions and risk areas ----------------------------------------------------------------------
+@admin.register(Region)
+class RegionAdmin(ScopedReadOnlyAdmin):
+    organisation_kinds = ALL_KINDS
+    list_display = ("code", "name", "full_name", "level", "is_current")
+    list_filter = ("level", "is_current")
+    search_fields = ("code", "name", "full_name")
+
+
+class RiskAreaForm(forms.ModelForm):
+    class Meta:
+        model = RiskArea
+        fields = ["region", "level", "effective_from", "effective_to"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("effective_from"), cleaned.get("effective_to")
+        if start and end and end <= start:
+            self.add_error("effective_to", _("解除时间必须晚于生效时间。"))
+        return cleaned
+
+
+@admin.register(RiskArea)
+class RiskAreaAdmin(OrganisationScopedAdmin):
+    """Saved through the service: every change fans out to persons with a place in the region."""
+
+    organisation_kinds = HEALTH
+    organisation_field = None  # one health authority for the city: its staff see every designation
+    form = RiskAreaForm
+    list_display = ("region", "level", "effective_from", "effective_to", "created_by")
+    list_filter = ("level",)
+    search_fields = ("region__code", "region__name")
+    autocomplete_fields = ("region",)
+    list_select_related = ("region", "created_by")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("region",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a designation ends by its effective_to; history stays
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = risk_areas.risk_area_update(
+                actor=request.user,
+                risk_area=obj,
+                effective_to=obj.effective_to,
+                level=obj.level,
+                effective_from=obj.effective_from,
+            )
+        else:
+            saved = risk_areas.risk_area_create(
+                actor=request.user,
+                region=obj.region,
+                level=obj.level,
+                effective_from=obj.effective_from,
+                effective_to=obj.effective_to,
+            )
+        obj.pk = saved.pk
+
+
+# --- designations --------------------------------------------------------------------------------
+class IdNumberInput(forms.TextInput):
+    """A form that comes back with errors does not repeat the typed number into the page."""
+
+    def format_value(self, value):
+        return None
+
+
+class DesignationForm(forms.ModelForm):
+    """Adding names the person by name and ID number (kept only as a digest); changing corrects the times."""
+
+    person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
+    id_number = forms.CharField(
+        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput(attrs={"autocomplete": "off"})
+    )
+
+    class Meta:
+        model = Designation
+        fields = ["kind", "designated_at", "cleared_at"]
+
+    def clean_id_number(self):
+        if self.instance.pk is not None:
+            return None
+        raw = self.cleaned_data.get("id_number")
+        if not raw:
+            raise ValidationError(_("请填写身份证号。"))
+        return id_number_clean(raw)
+
+    def clean_person_name(self):
+        name = " ".join((self.cleaned_data.get("person_name") or "").split())
+        if self.instance.pk is None and not name:
+            raise ValidationError(_("请填写姓名。"))
+        return name
+
+    def clean_designated_at(self):
+        moment = self.cleaned_data["designated_at"]
+        if moment > timezone.now() + CLOCK_SKEW:
+            raise ValidationError(_("该时间不能晚于当前时间。"))
+        return moment
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("designated_at"), cleaned.get("cleared_at")
+        if start and end and end < start:
+            self.add_error("cleared_at", _("解除时间不能早于认定时间。"))
+        number, name = cleaned.get("id_number"), cleaned.get("person_name")
+        if self.instance.pk is None and number and name:
+            known = person_find(id_number=number)
+            if known is not None and known.name != name:
+                self.add_error("person_name", PersonConflict.default_message)
+        return cleaned
+
+    def _post_clean(self):
+        # Adding: there is no person yet (the service resolves it on save, and runs the model's
+        # checks there), so the instance is not built from the form; save_model reads cleaned_data.
+        if self.instance.pk is not None:
+            super()._post_clean()
+
+
+@admin.register(Designation)
+class DesignationAdmin(OrganisationScopedAdmin):
+    organisation_kinds = HEALTH
+    organisation_field = None
+    form = DesignationForm
+    list_display = ("person", "kind", "designated_at", "cleared_at", "created_by")
+    list_filter = ("kind",)
+    list_select_related = ("person", "created_by")
+    search_fields = ("person__name",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("person_name", "id_number", "kind", "designated_at", "cleared_at")
+        return ("person", "kind", "designated_at", "cleared_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("person",) if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # clearing ends a designation; the record stays
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            saved = designations.designation_update(
+                actor=request.user,
+                designation=obj,
+                kind=obj.kind,
+                designated_at=obj.designated_at,
+                cleared_at=obj.cleared_at,
+            )
+        else:
+            saved = designations.designation_create(
+                actor=request.user,
+                name=form.cleaned_data["person_name"],
+                id_number=form.cleaned_data["id_number"],
+                kind=form.cleaned_data["kind"],
+                designated_at=form.cleaned_data["designated_at"],
+                cleared_at=form.cleaned_data.get("cleared_at"),
+            )
+        obj.pk, obj.person = saved.pk, saved.person
+
+
+# --- itineraries ---------------------------------------------------------------------------------
+@admin.register(ItineraryStay)
+class ItineraryStayAdmin(ScopedReadOnlyAdmin):
+    organisation_kinds = (Organisation.Kind.HEALTH, Organisation.Kind.PLATFORM)
+    list_display = ("person", "region", "arrived_at", "left_at", "source", "received_at")
+    list_filter = ("source",)
+    list_select_related = ("person", "region")
+    search_fields = ("person__name", "region__code")
+
+
+@admin.register(ItineraryDeclaration)
+class ItineraryDeclarationAdmin(ScopedReadOnlyAdmin):
+    organisation_kinds = HEALTH
+    list_display = ("person", "declared_at", "region_codes")
+    list_select_related = ("person",)
+    search_fields = ("person__name",)
+
+
+# --- policy versions -----------------------------------------------------------------------------
+class PolicyForm(forms.ModelForm):
+    eligible_provinces = forms.CharField(
+        label=_("可通行省份"), help_text=_("省级代码前两位，以逗号分隔，如 11,12,13。")
+    )
+
+    class Meta:
+        model = Policy
+        fields = [
+            "window_days",
+            "min_stay_hours",
+            "nat_valid_days",
+            "inbound_observation_days",
+            "inbound_arrival_grace_days",
+            "eligible_provinces",
+            "home_region",
+            "comment",
+        ]
+
+    def clean_eligible_provinces(self):
+        raw = self.cleaned_data["eligible_provinces"]
+        if isinstance(raw, list):
+            raw = ",".join(raw)
+        codes = [part.strip() for part in str(raw).replace("，", ",").split(",") if part.strip()]
+        if not codes or any(len(code) != 2 or not code.isdigit() for code in codes):
+            raise ValidationError(_("请填写两位数字的省级代码，以逗号分隔。"))
+        return codes
+
+    def clean_home_region(self):
+        code = self.cleaned_data["home_region"]
+        if not Region.objects.filter(code=code).exists():
+            raise ValidationError(_("未知的区划代码。"))
+        return code
+
+
+@admin.register(Policy)
+class PolicyAdmin(OrganisationScopedAdmin):
+    """A new version is published (everyone is recomputed after commit); versions are never edited."""
+
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    form = PolicyForm
+    list_display = ("version", "window_days", "min_stay_hours", "nat_valid_days", "home_region", "created_by", "created_at")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_changeform_initial_data(self, request):
+        current = policy_current()
+        return {
+            "window_days": current.window_days,
+            "min_stay_hours": current.min_stay_hours,
+            "nat_valid_days": current.nat_valid_days,
+            "inbound_observation_days": current.inbound_observation_days,
+            "inbound_arrival_grace_days": current.inbound_arrival_grace_days,
+            "eligible_provinces": ",".join(current.eligible_provinces),
+            "home_region": current.home_region,
+        }
+
+    def save_model(self, request, obj, form, change):
+        published = policy.policy_publish(actor=request.user, **form.cleaned_data)
+        obj.version = published.version
+        obj.created_at = published.created_at
+
+
+# --- history and audit ---------------------------------------------------------------------------
+@admin.register(StatusEvent)
+class StatusEventAdmin(ScopedReadOnlyAdmin):
+    organisation_kinds = HEALTH
+    list_display = ("person", "old_status", "new_status", "new_reasons", "cause", "computed_at", "policy_version")
+    list_filter = ("new_status", "cause")
+    list_select_related = ("person",)
+
+
+@admin.register(StatusAccess)
+class StatusAccessAdmin(ScopedReadOnlyAdmin):
+    organisation_kinds = ()  # administrators only
+    list_display = ("accessed_at", "user", "person", "channel", "purpose")
+    list_filter = ("channel",)
+    list_select_related = ("user", "person")
+    search_fields = ("user__username", "purpose")
+
+
+# --- organisations and staff ---------------------------------------------------------------------
+@admin.register(Organisation)
+class OrganisationAdmin(OrganisationScopedAdmin):
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    list_display = ("name", "code", "kind", "region", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("code", "name")
+    autocomplete_fields = ("region",)
+
+
+@admin.register(StaffMembership)
+class StaffMembershipAdmin(OrganisationScopedAdmin):
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    list_display = ("user", "role", "organisation")
+    list_filter = ("role", "organisation__kind")
+    list_select_related = ("user", "organisation")
+    autocomplete_fields = ("organisation",)
+    search_fields = ("user__username", "organisation__name", "organisation__code")
+
+    def save_model(self, request, obj, form, change):
+        saved = staff.membership_set(user=obj.user, organisation=obj.organisation, admin=obj.role == StaffMembership.Role.ADMIN)
+        obj.pk = saved.pk
