@@ -14,11 +14,12 @@ import json
 from collections.abc import Iterator
 
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError
 
 from entrants import services
 from entrants.api.serializers import InboundCaseCreateInput
 from entrants.models import InboundCase
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_digest
 from health.models import Organisation, Person
 
 FORMATS = ("csv", "jsonl")
@@ -205,15 +206,17 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
     rejected: dict[int, dict[str, list[str]]] = {}
     valid: list[services.FeedRow] = []
     raw_rows = dict(rows)
+    # One serializer for every row (as DRF's many=True does): its fields are built once, not per row.
+    serializer = InboundCaseCreateInput(context={"communities": communities})
     for line, row in rows:
         if "__error__" in row:
             rejected[line] = {"non_field_errors": [str(row["__error__"])]}
             continue
-        serializer = InboundCaseCreateInput(data=_payload(row), context={"communities": communities})
-        if not serializer.is_valid():
-            rejected[line] = _plain(serializer.errors)
+        try:
+            values = serializer.run_validation(_payload(row))
+        except ValidationError as error:
+            rejected[line] = _plain(error.detail)
             continue
-        values = serializer.validated_data
         valid.append(
             services.FeedRow(
                 line=line,
@@ -246,7 +249,8 @@ def _cross_check(rows: list[services.FeedRow]) -> dict[int, dict[str, list[str]]
     def add(line, field, message):
         errors.setdefault(line, {}).setdefault(field, []).append(str(message))
 
-    digests = {row.line: id_number_digest(id_number_clean(row.id_number)) for row in rows}
+    # The serializer already returned canonical numbers: hash, do not validate again.
+    digests = {row.line: id_number_digest(row.id_number) for row in rows}
     first_name: dict[str, tuple[int, str]] = {}
     first_entry: dict[tuple[str, object], int] = {}
     for row in rows:

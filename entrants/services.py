@@ -14,10 +14,10 @@ from simple_history.utils import bulk_create_with_history
 
 from entrants.models import InboundCase
 from health.engine.rules import beijing_date
-from health.errors import ApplicationError, NotAllowed, NotVisible
-from health.identity import id_number_clean, id_number_digest
+from health.errors import ApplicationError, NotAllowed, NotVisible, PersonConflict
 from health.models import Organisation
 from health.selectors import user_is_admin, user_organisation
+from health.services.itinerary import _persons_for_rows as persons_for_rows
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
 
@@ -91,7 +91,11 @@ def case_dates_errors(
     return errors
 
 
-def _case_validate(case: InboundCase) -> None:
+# Foreign keys the services have just loaded themselves: re-reading each one per row is waste.
+LOADED_RELATIONS = ["person", "border", "managing_community", "created_by", "released_by"]
+
+
+def _case_validate(case: InboundCase, *, relations_loaded: bool = False) -> None:
     """The constraints, checked first so that a violation is a field error, not an IntegrityError."""
     _dates_derive(case)
     errors = case_dates_errors(
@@ -104,7 +108,9 @@ def _case_validate(case: InboundCase) -> None:
         errors["community_code"] = [_("已解除观察的入境人员必须有管理社区。")]
     if errors:
         raise ValidationError(errors)
-    case.full_clean(validate_unique=False, validate_constraints=False)
+    case.full_clean(
+        exclude=LOADED_RELATIONS if relations_loaded else None, validate_unique=False, validate_constraints=False
+    )
 
 
 def _ensure_new(person_id: int, entered_country_on: date) -> None:
@@ -208,7 +214,7 @@ def inbound_release(*, actor, case: InboundCase, released_at: datetime | None = 
 # --- the border-control feed -----------------------------------------------------------------
 @dataclass(frozen=True)
 class FeedRow:
-    """One validated row of the feed (the API's create fields, the ID number still in clear)."""
+    """One validated row of the feed (the API's create fields; the ID number canonical, in memory only)."""
 
     line: int
     name: str
@@ -237,25 +243,24 @@ def inbound_import(*, actor, rows: Sequence[FeedRow]) -> int:
             kind=Organisation.Kind.COMMUNITY, code__in={row.community_code for row in rows if row.community_code}
         )
     }
-    persons = {}
-    for row in rows:
-        number = id_number_clean(row.id_number)
-        if number not in persons:
-            persons[number] = person_resolve(name=row.name, id_number=number)
+    try:
+        person_ids = persons_for_rows(rows)
+    except PersonConflict:  # a name changed by a concurrent request since the rows were validated
+        raise ApplicationError(_("导入期间数据已被修改，请重新提交。"), field="name") from None
+    persons = {pk: None for pk in person_ids}
     existing = {
         (case.person_id, case.entered_country_on): case
-        for case in InboundCase.objects.select_for_update().filter(person__in=list(persons.values()))
+        for case in InboundCase.objects.select_for_update().filter(person_id__in=list(persons))
     }
     created, updated = [], []
-    for row in rows:
-        person = persons[id_number_clean(row.id_number)]
-        case = existing.get((person.pk, row.entered_country_on))
+    for row, person_id in zip(rows, person_ids, strict=True):
+        case = existing.get((person_id, row.entered_country_on))
         community = communities.get(row.community_code) if row.community_code else None
         if row.community_code and community is None:
             raise ValidationError({"community_code": [_("未知的社区编码。")]})
         if case is None:
             case = InboundCase(
-                person=person,
+                person_id=person_id,
                 entered_country_on=row.entered_country_on,
                 port_of_entry=row.port,
                 origin_country=row.origin_country,
@@ -265,7 +270,7 @@ def inbound_import(*, actor, rows: Sequence[FeedRow]) -> int:
                 border=border,
                 created_by=actor,
             )
-            _case_validate(case)
+            _case_validate(case, relations_loaded=True)
             created.append(case)
             continue
         case.port_of_entry = row.port
@@ -278,7 +283,7 @@ def inbound_import(*, actor, rows: Sequence[FeedRow]) -> int:
             if case.released_at is not None and community.pk != case.managing_community_id:
                 raise ApplicationError(_("已解除观察的入境人员不能变更管理社区。"), field="community_code")
             case.managing_community = community
-        _case_validate(case)
+        _case_validate(case, relations_loaded=True)
         updated.append(case)
     try:
         with transaction.atomic():
@@ -288,9 +293,5 @@ def inbound_import(*, actor, rows: Sequence[FeedRow]) -> int:
                 case.save()
     except IntegrityError:
         raise ApplicationError(_("导入期间数据已被修改，请重新提交。")) from None
-    persons_mark_dirty([person.pk for person in persons.values()], cause="inbound_feed")
+    persons_mark_dirty(list(persons), cause="inbound_feed")
     return len(rows)
-
-
-def id_digest_of(raw: str) -> str:
-    return id_number_digest(id_number_clean(raw))
