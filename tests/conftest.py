@@ -24,8 +24,13 @@ def services_missing() -> list[str]:
     return missing
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     worker_items = [item for item in items if item.get_closest_marker("worker")]
+    # Last of all, after pytest-django's own ordering: a transactional test empties the tables when
+    # it ends (migration data such as regions included), which a later test without a db mark
+    # that asks for `db` dynamically would otherwise inherit.
+    items[:] = [item for item in items if not item.get_closest_marker("worker")] + worker_items
     if not worker_items or services_required():
         return  # required: never skipped; the `worker_services` fixture fails if they are missing
     missing = services_missing()
