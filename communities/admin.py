@@ -198,9 +198,9 @@ class QuarantineRecordAdmin(OrganisationScopedAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        name = f"{self.opts.app_label}_{self.opts.model_name}_search"
         return [
-            path("search/", self.admin_site.admin_view(self.search_view), name="%s_%s_search" % info),
+            path("search/", self.admin_site.admin_view(self.search_view), name=name),
             *super().get_urls(),
         ]
 
@@ -359,6 +359,12 @@ class QuarantineRecordAdmin(OrganisationScopedAdmin):
 
     def save_related(self, request, form, formsets, change):
         """No related objects are edited here (the default would call save_m2m on an unsaved form)."""
+
+    def delete_model(self, request, obj):
+        services.quarantines_delete(actor=request.user, records_or_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.quarantines_delete(actor=request.user, records_or_ids=list(queryset.values_list("pk", flat=True)))
 
     # --- the lift action, with a confirmation page ---
     @admin.action(description=_("解除隔离"), permissions=["change"])

@@ -223,3 +223,16 @@ def quarantines_lift_for_person(*, actor, person: Person, community: Organisatio
     """
     queryset = QuarantineRecord.objects.filter(person=person, community=community, started_at__lte=lifted_at)
     return _lift(queryset, actor=actor, lifted_at=lifted_at, cause="inbound_released")
+
+
+@transaction.atomic
+def quarantines_delete(*, actor, records_or_ids: Iterable[QuarantineRecord | int]) -> int:
+    """Administrators only: remove records entered by mistake; their persons are recomputed."""
+    if actor is not None and not user_is_admin(actor):
+        raise NotAllowed()
+    pks = sorted({item.pk if isinstance(item, QuarantineRecord) else int(item) for item in records_or_ids})
+    queryset = QuarantineRecord.objects.filter(pk__in=pks)
+    person_ids = set(queryset.values_list("person_id", flat=True))
+    deleted, _counts = queryset.delete()
+    persons_mark_dirty(person_ids, cause="quarantine_deleted")
+    return deleted

@@ -233,3 +233,18 @@ def test_changing_the_planned_end_in_the_admin_needs_a_reason_and_is_kept_in_the
     quarantine_change_planned_end(actor=worker, record=record, planned_end_at=None, comment="改为待定")
     page = client.get(url).content.decode()
     assert "复查未完成" in page and "改为待定" in page
+
+
+def test_an_administrator_deleting_a_mistaken_record_recomputes_the_status(django_capture_on_commit_callbacks):
+    here = community("C-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        record = register(here)
+    assert HealthStatus.objects.get(person=record.person).status == "home_observation"
+    client = logged_in(factories.staff("boss", admin=True))
+    worker = logged_in(factories.staff(organisation=here))
+    assert worker.post(f"{CHANGELIST}{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"{CHANGELIST}{record.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert QuarantineRecord.objects.count() == 0
+    status = HealthStatus.objects.get(person=record.person)
+    assert (status.status, status.reasons, status.dirty) == ("popup", ["P", "itinerary_unverifiable", "itinerary_not_declared"], False)
