@@ -12,7 +12,6 @@ from .helpers import ago, ahead, moment
 URL = "/api/v1/risk-areas/"
 
 
-
 def stay_in(region: str, name: str = "张三") -> Person:
     payload = factories.person_payload(name)
     with TestCase.captureOnCommitCallbacks(execute=True):
