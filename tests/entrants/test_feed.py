@@ -282,3 +282,18 @@ def test_command_rejects_a_bad_file_and_writes_nothing(tmp_path, border, capsys)
     err = capsys.readouterr().err
     assert "第 2 行 id_number" in err
     assert wrong_number not in err
+
+
+def test_a_time_without_offset_is_beijing_time(client_for, border_staff):
+    # 23:30 without an offset is 23:30 Beijing (15:30 UTC): the quarantine ended that Beijing day
+    day = days_ago(6)
+    row = csv_line(
+        "钱一", factories.id_number(), days_ago(20).isoformat(), ended=f"{day.isoformat()}T23:30", city=day.isoformat()
+    )
+
+    response = client_for(border_staff).generic("POST", URL, "\n".join([HEADER, row]).encode(), content_type="text/csv")
+
+    assert response.status_code == 201
+    case = InboundCase.objects.get()
+    assert case.quarantine_ended_at == beijing(day, 23, 30)
+    assert case.quarantine_ended_on == day
