@@ -203,3 +203,28 @@ def test_admin_form_refuses_quarantine_end_before_entry(border_staff):
     assert response.status_code == 200
     assert "集中隔离结束时间不能早于入境日期" in response.content.decode()
     assert not InboundCase.objects.exists()
+
+
+def test_border_staff_hand_a_case_over_in_the_change_form(border_staff, community, cases):
+    client = browser(border_staff)
+    case = cases["late"]
+    assert client.get(f"{CHANGELIST}add/").status_code == 200
+    page = client.get(f"{CHANGELIST}{case.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="quarantine_ended_at_0"' in page.content.decode()
+    local = case.quarantine_ended_at.astimezone(beijing(days_ago(0), 0).tzinfo)
+
+    response = client.post(
+        f"{CHANGELIST}{case.pk}/change/",
+        {
+            "quarantine_ended_at_0": local.date().isoformat(),
+            "quarantine_ended_at_1": local.strftime("%H:%M:%S"),
+            "entered_city_on": case.entered_city_on.isoformat(),
+            "managing_community": community.pk,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    case.refresh_from_db()
+    assert case.managing_community == community
+    assert case.quarantine_ended_on == days_ago(10)
