@@ -17,8 +17,7 @@ from health.engine.rules import beijing_date
 from health.errors import ApplicationError, NotAllowed, NotVisible, PersonConflict
 from health.models import Organisation
 from health.selectors import user_is_admin, user_organisation
-from health.services.itinerary import _persons_for_rows as persons_for_rows
-from health.services.persons import person_resolve
+from health.services.persons import person_resolve, persons_resolve_many
 from health.services.statuses import persons_mark_dirty
 
 UPDATABLE = ("quarantine_ended_at", "entered_city_on", "community_code")
@@ -244,7 +243,7 @@ def inbound_import(*, actor, rows: Sequence[FeedRow]) -> int:
         )
     }
     try:
-        person_ids = persons_for_rows(rows)
+        person_ids = persons_resolve_many(rows)
     except PersonConflict:  # a name changed by a concurrent request since the rows were validated
         raise ApplicationError(_("导入期间数据已被修改，请重新提交。"), field="name") from None
     persons = {pk: None for pk in person_ids}

@@ -20,6 +20,15 @@ class PersonConflict(ApplicationError):
     status_code = 409
     default_message = _("该身份证号码已登记为另一姓名。")
 
+    rows: list[int] = []
+
+    @classmethod
+    def for_rows(cls, rows) -> "PersonConflict":
+        """A conflict in a batch: `rows` are the indexes of the offending rows."""
+        conflict = cls(field="person")
+        conflict.rows = list(rows)
+        return conflict
+
 
 class NotVisible(ApplicationError):
     """The object does not exist or belongs to another organisation (404)."""

@@ -12,7 +12,7 @@ from health.engine import DeclarationFact, PersonFacts, evaluate
 from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
-from health.services.itinerary import name_normalise
+from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current
 
 

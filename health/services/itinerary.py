@@ -12,19 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.errors import PersonConflict
-from health.identity import id_number_clean, id_number_digest, id_number_mask
-from health.models import HealthStatus, ItineraryDeclaration, ItineraryStay, Organisation, Person, Region
+from health.models import ItineraryDeclaration, ItineraryStay, Organisation, Person, Region
 from health.selectors import user_organisation
-from health.services.persons import person_resolve
+from health.services.persons import person_resolve, persons_resolve_many
 from health.services.statuses import persons_mark_dirty
 
 STAYS_MAX = 10_000
 DECLARATION_REGIONS_MAX = 50
-
-
-def name_normalise(name: str) -> str:
-    """The same folding of whitespace as person_resolve, so that both paths agree on "another name"."""
-    return " ".join(str(name).split())
 
 
 @dataclass(frozen=True)
@@ -45,46 +39,6 @@ class StaysPersonConflict(PersonConflict):
         self.body = {"stays": {str(row): {"person": [str(self.message)]} for row in self.rows}}
 
 
-def _persons_for_rows(rows: Sequence[StayInput]) -> list[int]:
-    """The person id of every row, creating the new persons in bulk; StaysPersonConflict on any name clash."""
-    # Validation costs more than hashing: each distinct number is checked once per feed.
-    numbers = {raw: id_number_clean(raw) for raw in {row.id_number for row in rows}}
-    digest_of = {raw: id_number_digest(number) for raw, number in numbers.items()}
-    digests = [digest_of[row.id_number] for row in rows]
-    names = [name_normalise(row.name) for row in rows]
-    wanted: dict[str, str] = {}
-    conflicts = []
-    for index, (digest, name) in enumerate(zip(digests, names, strict=True)):
-        if wanted.setdefault(digest, name) != name:
-            conflicts.append(index)
-    known = {digest: (pk, name) for pk, digest, name in Person.objects.filter(id_digest__in=set(digests)).values_list("pk", "id_digest", "name")}
-    conflicts += [i for i, digest in enumerate(digests) if digest in known and known[digest][1] != names[i]]
-    if conflicts:
-        raise StaysPersonConflict(sorted(set(conflicts)))
-    new = {digest: name for digest, name in wanted.items() if digest not in known}
-    if new:
-        masked = {digest_of[raw]: id_number_mask(number) for raw, number in numbers.items() if digest_of[raw] in new}
-        Person.objects.bulk_create(
-            [Person(name=name, id_digest=digest, id_masked=masked[digest]) for digest, name in new.items()],
-            batch_size=1000,
-            ignore_conflicts=True,  # created meanwhile by another request: read back below
-        )
-        created = {
-            digest: (pk, name)
-            for pk, digest, name in Person.objects.filter(id_digest__in=list(new)).values_list("pk", "id_digest", "name")
-        }
-        raced = [i for i, digest in enumerate(digests) if digest in created and created[digest][1] != names[i]]
-        if raced:
-            raise StaysPersonConflict(raced)
-        HealthStatus.objects.bulk_create(
-            [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
-        known.update(created)
-    return [known[digest][0] for digest in digests]
-
-
 @transaction.atomic
 def stays_ingest(*, actor: AbstractBaseUser | None, stays: Sequence[StayInput]) -> int:
     """Store a feed of stays, all or nothing; a stay sent again (person, city, arrival) is updated, never duplicated."""
@@ -97,7 +51,10 @@ def stays_ingest(*, actor: AbstractBaseUser | None, stays: Sequence[StayInput]) 
     for row in stays:
         if row.left_at is not None and row.left_at < row.arrived_at:
             raise ValidationError({"stays": [_("离开时间不能早于到达时间。")]})
-    person_ids = _persons_for_rows(stays)
+    try:
+        person_ids = persons_resolve_many(stays)
+    except PersonConflict as conflict:
+        raise StaysPersonConflict(conflict.rows) from None
     organisation = user_organisation(actor) if actor is not None else None
     source = organisation.kind if organisation is not None else Organisation.Kind.PLATFORM
     # The last row wins when a feed repeats a stay; the database would refuse two in one statement.

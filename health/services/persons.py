@@ -1,9 +1,22 @@
 """Persons: found or created from a name and an ID number; the number itself is never stored."""
+from collections.abc import Sequence
+from typing import Protocol
+
 from django.db import IntegrityError, transaction
 
 from health.errors import PersonConflict
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, Person
+
+
+class PersonRow(Protocol):
+    name: str
+    id_number: str
+
+
+def name_normalise(name: str) -> str:
+    """Whitespace folded, so that every path agrees on what "another name" is."""
+    return " ".join(str(name).split())
 
 
 def person_find(*, id_number: str) -> Person | None:
@@ -15,7 +28,7 @@ def person_find(*, id_number: str) -> Person | None:
 def person_resolve(*, name: str, id_number: str) -> Person:
     """The person with this ID number, created if new; PersonConflict if it is known under another name."""
     number = id_number_clean(id_number)
-    name = " ".join(str(name).split())
+    name = name_normalise(name)
     digest = id_number_digest(number)
     person = Person.objects.filter(id_digest=digest).first()
     if person is None:
@@ -28,3 +41,47 @@ def person_resolve(*, name: str, id_number: str) -> Person:
     if person.name != name:
         raise PersonConflict(field="person")
     return person
+
+
+def persons_resolve_many(rows: Sequence[PersonRow]) -> list[int]:
+    """The person id of every row (anything with .name and .id_number), new persons created in bulk.
+
+    One query for the known digests, one bulk insert for the new ones; PersonConflict (with the
+    indexes of the offending rows in `.rows`) when a name contradicts a known number or another row.
+    """
+    # Validation costs more than hashing: each distinct number is checked once per feed.
+    numbers = {raw: id_number_clean(raw) for raw in {row.id_number for row in rows}}
+    digest_of = {raw: id_number_digest(number) for raw, number in numbers.items()}
+    digests = [digest_of[row.id_number] for row in rows]
+    names = [name_normalise(row.name) for row in rows]
+    wanted: dict[str, str] = {}
+    conflicts = []
+    for index, (digest, name) in enumerate(zip(digests, names, strict=True)):
+        if wanted.setdefault(digest, name) != name:
+            conflicts.append(index)
+    known = {digest: (pk, name) for pk, digest, name in Person.objects.filter(id_digest__in=set(digests)).values_list("pk", "id_digest", "name")}
+    conflicts += [i for i, digest in enumerate(digests) if digest in known and known[digest][1] != names[i]]
+    if conflicts:
+        raise PersonConflict.for_rows(sorted(set(conflicts)))
+    new = {digest: name for digest, name in wanted.items() if digest not in known}
+    if new:
+        masked = {digest_of[raw]: id_number_mask(number) for raw, number in numbers.items() if digest_of[raw] in new}
+        Person.objects.bulk_create(
+            [Person(name=name, id_digest=digest, id_masked=masked[digest]) for digest, name in new.items()],
+            batch_size=1000,
+            ignore_conflicts=True,  # created meanwhile by another request: read back below
+        )
+        created = {
+            digest: (pk, name)
+            for pk, digest, name in Person.objects.filter(id_digest__in=list(new)).values_list("pk", "id_digest", "name")
+        }
+        raced = [i for i, digest in enumerate(digests) if digest in created and created[digest][1] != names[i]]
+        if raced:
+            raise PersonConflict.for_rows(raced)
+        HealthStatus.objects.bulk_create(
+            [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        known.update(created)
+    return [known[digest][0] for digest in digests]
