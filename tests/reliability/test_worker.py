@@ -98,7 +98,6 @@ def test_a_write_while_the_broker_is_down_is_fast_and_converges_once_it_is_back(
             # when the broker comes back with a worker, and the sweep runs as beat would (here every 0.5 s)
             redis.start()
             worker.start()
-            back = time.monotonic()
             sweeps = []
             converged = wait_until(
                 status_is(person, "no_abnormality"), timeout=30, interval=0.5, between=lambda: sweeps.append(statuses_sweep())
