@@ -17,10 +17,11 @@ from entrants import services
 from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
-from health.admin_base import OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
 from health.api.common import CLOCK_SKEW
 from health.errors import ApplicationError
-from health.identity import id_number_clean, id_number_digest, id_number_digest_or_none
+from health.forms import IdNumberInput
+from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person
 from health.services.statuses import policy_current
 
@@ -37,7 +38,7 @@ class InboundCaseForm(forms.ModelForm):
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
     id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput()
     )
     origin_country = forms.ChoiceField(label=_("出发国家或地区"), choices=_country_choices, required=False)
 
@@ -165,7 +166,7 @@ class CommunityManagedFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundCase)
-class InboundCaseAdmin(OrganisationScopedAdmin):
+class InboundCaseAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
     organisation_field = "managing_community"
     form = InboundCaseForm
@@ -268,13 +269,6 @@ class InboundCaseAdmin(OrganisationScopedAdmin):
         if not self.has_change_permission(request, obj):
             readonly += ["quarantine_ended_at", "entered_city_on", "managing_community"]
         return readonly
-
-    def get_search_results(self, request, queryset, search_term):
-        digest = id_number_digest_or_none(search_term.strip()) if search_term else None
-        if digest is not None:
-            # A full ID number is looked up by its digest; it is never compared in clear.
-            return queryset.filter(person__id_digest=digest), False
-        return super().get_search_results(request, queryset, search_term)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

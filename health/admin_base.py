@@ -4,8 +4,13 @@ Administrators see everything; staff of the organisation kinds an admin class na
 change only their own organisation's rows, filtered on the record's denormalised organisation
 column (one indexed column, no joins). Deleting is for administrators only.
 """
-from django.contrib import admin
+from urllib.parse import urlencode
 
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+
+from health.identity import id_number_digest_or_none
 from health.selectors import user_is_admin, user_organisation
 
 
@@ -76,3 +81,50 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class HashedIdSearchAdmin(admin.ModelAdmin):
+    """Search by name, or by a whole ID number found through its keyed digest.
+
+    The search box posts (templates/admin/hashed_search_change_list.html) and the change list is
+    redirected to with the digest, so a typed ID number never stands in a URL, a browser history
+    or an access log. A number typed into the URL by hand is rewritten the same way.
+    """
+
+    change_list_template = "admin/hashed_search_change_list.html"
+    # The lookup from this admin's rows to the person's digest.
+    id_digest_lookup = "person__id_digest"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == self.id_digest_lookup or super().lookup_allowed(lookup, value, request)
+
+    def get_search_results(self, request, queryset, search_term):
+        digest = id_number_digest_or_none(search_term.strip())
+        if digest is not None:
+            return queryset.filter(**{self.id_digest_lookup: digest}), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and "_hashed_search" in request.POST:
+            return self._search_redirect(request, request.POST.get("q", ""))
+        if looks_like_id_number(request.GET.get("q", "")):
+            return self._search_redirect(request, request.GET["q"])
+        extra_context = {**(extra_context or {}), "id_digest_lookup": self.id_digest_lookup}
+        return super().changelist_view(request, extra_context)
+
+    def _search_redirect(self, request, term: str) -> HttpResponseRedirect:
+        term = term.strip()
+        digest = id_number_digest_or_none(term)
+        if digest is not None:
+            query = {self.id_digest_lookup: digest}
+        elif looks_like_id_number(term):
+            # Not a valid number, but it may be most of one: never echo it into the URL.
+            self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
+            query = {}
+        else:
+            query = {"q": term} if term else {}
+        return HttpResponseRedirect(f"{request.path}?{urlencode(query)}" if query else request.path)
+
+
+def looks_like_id_number(term: str) -> bool:
+    return sum(character.isdigit() for character in term) >= 6

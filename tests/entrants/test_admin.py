@@ -95,9 +95,25 @@ def test_search_by_full_id_number_uses_the_digest(border_staff, community):
         origin_country="FR",
     )
     case_of("其他己")
-    response = browser(border_staff).get(CHANGELIST, {"q": number})
-    content = response.content.decode()
+    client = browser(border_staff)
+    posted = client.post(CHANGELIST, {"q": number, "_hashed_search": "1"})
+    assert posted.status_code == 302 and number not in posted["Location"]
+    content = client.get(posted["Location"]).content.decode()
     assert "查找戊" in content and "其他己" not in content
+
+
+def test_an_id_number_typed_into_the_url_is_rewritten_to_its_digest(border_staff):
+    number = factories.id_number()
+    response = browser(border_staff).get(CHANGELIST, {"q": number})
+    assert response.status_code == 302 and number not in response["Location"]
+    assert "person__id_digest=" in response["Location"]
+
+
+def test_the_add_form_does_not_echo_a_typed_id_number(border_staff):
+    number = factories.id_number()[:-1] + "0"  # most of a number, with a wrong check character
+    response = browser(border_staff).post(f"{CHANGELIST}add/", {"person_name": "回显", "id_number": number})
+    assert response.status_code == 200
+    assert number not in response.content.decode()
 
 
 def test_change_page_shows_the_persons_status_and_reasons_read_only(community_staff, cases):
