@@ -8,15 +8,17 @@ records of (selectors.persons_visible_to). Every write goes through a service.
 from urllib.parse import urlencode
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import OrganisationScopedAdmin, ReadOnlyAdmin
 from health.api.common import CLOCK_SKEW
-from health.errors import PersonConflict
+from health.errors import ApplicationError, PersonConflict
 from health.identity import id_number_clean, id_number_digest_or_none
 from health.models import (
     Designation,
@@ -30,10 +32,12 @@ from health.models import (
     RiskArea,
     StaffMembership,
     StatusAccess,
+    StatusCorrectionRequest,
     StatusEvent,
 )
+from health.explanations import local, person_explanation, reasons_sentence
 from health.selectors import persons_visible_to
-from health.services import designations, policy, risk_areas, staff
+from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
 from health.services.statuses import policy_current
@@ -91,7 +95,8 @@ class StatusEventInline(admin.TabularInline):
 
     @admin.display(description=_("新依据"))
     def new_reasons_display(self, event: StatusEvent) -> str:
-        return ", ".join(event.new_reasons)
+        words = reasons_sentence(event.new_reasons)
+        return f"{', '.join(event.new_reasons)}（{words}）" if words else ", ".join(event.new_reasons)
 
 
 @admin.register(Person)
@@ -146,11 +151,41 @@ class PersonAdmin(OrganisationScopedAdmin):
         digest = id_number_digest_or_none(term.strip())
         return urlencode({"id_digest": digest} if digest is not None else {"q": term.strip()} if term.strip() else {})
 
+    change_form_template = "admin/health/person/change_form.html"
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         person = self.get_object(request, object_id)
         if person is not None and request.method == "GET" and self.has_view_permission(request, person):
-            person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
+            # The audited read: the access is on record before the status is shown.
+            status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
+            person.health_status = status
+            current = policy_current()
+            extra_context = {
+                **(extra_context or {}),
+                "explanation": person_explanation(
+                    person,
+                    status,
+                    link_for=self._link_for(request),
+                    window_days=current.window_days,
+                    inbound_days=current.inbound_observation_days,
+                ),
+            }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _link_for(self, request):
+        """A record's admin page if this viewer may open it; False if the record is not theirs to see."""
+
+        def link_for(record):
+            model_admin = self.admin_site._registry.get(type(record))
+            if model_admin is None or not model_admin.has_view_permission(request, record):
+                return False
+            opts = record._meta
+            try:
+                return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
+            except NoReverseMatch:
+                return None
+
+        return link_for
 
     def _status(self, person: Person) -> HealthStatus | None:
         try:
@@ -171,12 +206,12 @@ class PersonAdmin(OrganisationScopedAdmin):
     @admin.display(description=_("有效至"))
     def valid_until_display(self, person: Person):
         status = self._status(person)
-        return status.valid_until if status and status.valid_until else "—"
+        return local(status.valid_until) if status and status.valid_until else "—"
 
     @admin.display(description=_("计算时间"))
     def computed_at_display(self, person: Person):
         status = self._status(person)
-        return status.computed_at if status and status.computed_at else "—"
+        return local(status.computed_at, seconds=True) if status and status.computed_at else "—"
 
 
 # --- regions and risk areas ----------------------------------------------------------------------
@@ -466,3 +501,118 @@ class StaffMembershipAdmin(OrganisationScopedAdmin):
     def save_model(self, request, obj, form, change):
         saved = staff.membership_set(user=obj.user, organisation=obj.organisation, admin=obj.role == StaffMembership.Role.ADMIN)
         obj.pk = saved.pk
+
+
+# --- status correction requests ------------------------------------------------------------------
+class CorrectionResolveForm(forms.ModelForm):
+    """The one thing staff write on a request: the comment that resolves it."""
+
+    class Meta:
+        model = StatusCorrectionRequest
+        fields = ["resolution_comment"]
+        widgets = {"resolution_comment": forms.Textarea(attrs={"rows": 4, "cols": 60})}
+        help_texts = {"resolution_comment": _("核实后填写处理意见并保存，申请即标记为已处理。如记录有误，请先在相应记录页面更正。")}
+
+    def clean_resolution_comment(self):
+        comment = (self.cleaned_data.get("resolution_comment") or "").strip()
+        if not comment:
+            raise ValidationError(_("请填写处理意见。"))
+        if self.instance.state != StatusCorrectionRequest.State.OPEN:
+            raise ValidationError(_("该申请已处理，不能重复处理。"))
+        return comment
+
+
+@admin.register(StatusCorrectionRequest)
+class StatusCorrectionRequestAdmin(OrganisationScopedAdmin):
+    """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
+
+    organisation_kinds = (Organisation.Kind.COMMUNITY, Organisation.Kind.HEALTH)
+    organisation_field = "organisation"
+    member_can_add = False
+    form = CorrectionResolveForm
+    list_display = ("submitted_at_display", "person_name", "person_id_masked", "status_then", "message_short", "state")
+    list_filter = ("state",)
+    list_select_related = ("person", "organisation", "resolved_by")
+    search_fields = ("person__name",)
+    ordering = ("-submitted_at", "-pk")
+    readonly_base = (
+        "person_link",
+        "person_id_masked",
+        "submitted_at_display",
+        "status_then",
+        "status_now",
+        "message",
+        "organisation",
+        "state",
+    )
+    resolved_fields = ("resolution_comment", "resolved_by", "resolved_at_display")
+
+    def get_list_display(self, request):
+        return (*self.list_display, "organisation") if self.is_admin(request) else self.list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False  # requests come from residents, through the API
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN:
+            return (*self.readonly_base, "resolution_comment")
+        return (*self.readonly_base, *self.resolved_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN and self.has_change_permission(request, obj):
+            return self.readonly_base
+        return (*self.readonly_base, *self.resolved_fields)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved = corrections.correction_resolve(
+                actor=request.user, request=obj, comment=form.cleaned_data["resolution_comment"]
+            )
+        except ApplicationError as error:
+            self.message_user(request, str(error.message), messages.ERROR)
+            return
+        obj.state, obj.resolved_by, obj.resolved_at = saved.state, saved.resolved_by, saved.resolved_at
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited here."""
+
+    @admin.display(description=_("提交时间"), ordering="submitted_at")
+    def submitted_at_display(self, obj):
+        return local(obj.submitted_at)
+
+    @admin.display(description=_("处理时间"))
+    def resolved_at_display(self, obj):
+        return local(obj.resolved_at)
+
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("人员"))
+    def person_link(self, obj):
+        url = reverse("admin:health_person_change", args=[obj.person_id])
+        return format_html('<a href="{}">{}</a>', url, obj.person.name)
+
+    @admin.display(description=_("身份证号"))
+    def person_id_masked(self, obj):
+        return obj.person.id_masked
+
+    @admin.display(description=_("提交时的健康状态"))
+    def status_then(self, obj):
+        return status_label(obj.status_at_submission)
+
+    @admin.display(description=_("当前健康状态"))
+    def status_now(self, obj):
+        status = self._current_status(obj)
+        if status is None or status.computed_at is None:
+            return "—"
+        words = reasons_sentence(status.reasons)
+        return f"{status_label(status.status)}（{words}）" if words else status_label(status.status)
+
+    @admin.display(description=_("申请说明"))
+    def message_short(self, obj):
+        return obj.message if len(obj.message) <= 40 else f"{obj.message[:40]}…"
+
+    @staticmethod
+    def _current_status(obj):
+        return HealthStatus.objects.filter(person_id=obj.person_id).first()

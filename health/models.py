@@ -347,3 +347,53 @@ class StatusAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.person_id} @ {self.accessed_at:%Y-%m-%d %H:%M}"
+
+
+class StatusCorrectionRequest(models.Model):
+    """A resident's request to look again at their status, routed to the organisation that can act on it.
+
+    Routed to the community that holds a quarantine record of the person (or manages their
+    inbound case), else to the health department; resolved there with a comment.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待处理")
+        RESOLVED = "resolved", _("已处理")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="correction_requests"
+    )
+    # The routed organisation, denormalised so that the queue's row-level filter is this one column.
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("处理机构"), on_delete=models.PROTECT, related_name="correction_requests"
+    )
+    message = models.TextField(_("申请说明"), max_length=1000)
+    submitted_at = models.DateTimeField(_("提交时间"))
+    status_at_submission = models.CharField(_("提交时的健康状态"), max_length=24, blank=True)
+    reasons_at_submission = models.JSONField(_("提交时的判定依据"), default=list, blank=True)
+    state = models.CharField(_("处理状态"), max_length=8, choices=State.choices, default=State.OPEN)
+    resolution_comment = models.TextField(_("处理意见"), max_length=1000, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("处理人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("状态更正申请")
+        verbose_name_plural = _("状态更正申请")
+        ordering = ["-submitted_at", "-pk"]
+        indexes = [
+            models.Index(fields=["organisation", "state", "-submitted_at"], name="correction_queue"),
+            models.Index(fields=["person", "state"], name="correction_person_state"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state="open", resolved_at__isnull=True, resolved_by__isnull=True)
+                | Q(state="resolved", resolved_at__isnull=False),
+                name="correction_resolved_fields_match_state",
+            ),
+            models.CheckConstraint(condition=Q(state__in=["open", "resolved"]), name="correction_state_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.submitted_at:%Y-%m-%d %H:%M} {self.get_state_display()}"

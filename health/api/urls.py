@@ -1,7 +1,7 @@
 """API routes of the core app (mounted under /api/v1/)."""
 from django.urls import path
 
-from . import views
+from . import corrections, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
@@ -12,5 +12,6 @@ urlpatterns = [
     path("itinerary/stays/", views.StaysView.as_view(), name="itinerary-stays"),
     path("status/query/", views.StatusQueryView.as_view(), name="status-query"),
     path("status/declarations/", views.DeclarationView.as_view(), name="status-declarations"),
+    path("status/corrections/", corrections.CorrectionView.as_view(), name="status-corrections"),
     path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),
 ]

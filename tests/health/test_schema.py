@@ -21,9 +21,12 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
         "/api/v1/itinerary/stays/",
         "/api/v1/status/query/",
         "/api/v1/status/declarations/",
+        "/api/v1/status/corrections/",
         "/api/v1/persons/status/",
     }
     assert set(paths["/api/v1/itinerary/stays/"]["post"]["responses"]) == {"201", "400", "401", "403", "409"}
     assert paths["/api/v1/status/query/"]["post"].get("security", []) in ([], [{}])  # no credentials
+    assert paths["/api/v1/status/corrections/"]["post"].get("security", []) in ([], [{}])
+    assert set(paths["/api/v1/status/corrections/"]["post"]["responses"]) == {"202", "400", "429"}
     assert {"tokenAuth": []} in paths["/api/v1/persons/status/"]["post"]["security"]
     assert "requestBody" in paths["/api/v1/persons/status/"]["post"]

@@ -1,0 +1,46 @@
+"""The public endpoint of status correction requests: a resident asks for their status to be looked at again."""
+from __future__ import annotations
+
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from health.services import corrections
+
+from .common import PersonSerializer
+from .views import PUBLIC_ERRORS, PublicView, _valid
+
+
+class CorrectionInputSerializer(PersonSerializer):
+    """`{name, id_number, message}`."""
+
+    message = serializers.CharField(max_length=corrections.MESSAGE_MAX, label=_("申请说明"))
+
+
+class CorrectionOutputSerializer(serializers.Serializer):
+    received = serializers.BooleanField(label=_("已收到"))
+    detail = serializers.CharField(label=_("说明"))
+
+
+class CorrectionView(PublicView):
+    @extend_schema(
+        tags=["public"],
+        summary=_("申请更正健康状态"),
+        description=_(
+            "姓名与身份证号属于已登记人员时，申请转交其所在社区（无社区记录时转交卫健部门）处理；"
+            "否则不保存任何内容。两种情况的应答相同，不透露该人员是否已登记。"
+        ),
+        request=CorrectionInputSerializer,
+        responses={202: CorrectionOutputSerializer, **PUBLIC_ERRORS},
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(CorrectionInputSerializer, request)
+        corrections.correction_submit(name=data["name"], id_number=data["id_number"], message=data["message"])
+        payload = {
+            "received": True,
+            "detail": gettext("已收到您的申请。如信息核实无误，所在社区或卫健部门将尽快处理，请留意健康状态变化。"),
+        }
+        return Response(CorrectionOutputSerializer(payload).data, status=status.HTTP_202_ACCEPTED)
