@@ -19,5 +19,12 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 12 * 3600
+CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+REFERRER_POLICY = "same-origin"
+# Two factors for the admin: always in production (the demo is the only place it may be off).
+ADMIN_OTP_REQUIRED = True
+AXES_ENABLED = True
+# Throttle counters and lockouts are shared by every web process: Redis is required here.
+REDIS_URL = env("REDIS_URL")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -1,0 +1,10 @@
+"""django.contrib.admin with this project's default site (two factors when required) and its deploy checks."""
+from django.contrib.admin.apps import AdminConfig
+
+
+class HealthAdminConfig(AdminConfig):
+    default_site = "config.admin_site.HealthAdminSite"
+
+    def ready(self):
+        super().ready()
+        from config import checks  # noqa: F401 - registers the deployment checks
