@@ -8,18 +8,19 @@ row locks, never over a computation made from newer inputs.
 """
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from health import registry
+from health import bulk, registry
 from health.engine import Decision, Policy, RiskAreas, RiskFact, evaluate
 from health.models import HealthStatus, RiskArea, StatusEvent
 from health.models import Policy as PolicyVersion
@@ -122,12 +123,14 @@ class RecomputeResult:
     written: int = 0
     changed: int = 0
     skipped_newer: int = 0
+    unchanged: int = 0
 
     def add(self, other: RecomputeResult) -> None:
         self.evaluated += other.evaluated
         self.written += other.written
         self.changed += other.changed
         self.skipped_newer += other.skipped_newer
+        self.unchanged += other.unchanged
 
 
 def statuses_recompute(
@@ -149,62 +152,209 @@ def statuses_recompute(
 
 
 def _recompute_batch(
-    person_ids: list[int], *, now: datetime, cause: str, policy: Policy, risk_areas: RiskAreas
+    person_ids: list[int],
+    *,
+    now: datetime,
+    cause: str,
+    policy: Policy,
+    risk_areas: RiskAreas,
+    versions: dict[int, int] | None = None,
 ) -> RecomputeResult:
     # The inputs version is read before the facts: facts are at least that new (read committed).
-    versions = dict(HealthStatus.objects.filter(person_id__in=person_ids).values_list("person_id", "inputs_version"))
+    if versions is None:
+        versions = dict(HealthStatus.objects.filter(person_id__in=person_ids).values_list("person_id", "inputs_version"))
     facts = registry.facts_for(list(versions))
     decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
     return _statuses_write(decisions, versions, now=now, cause=cause)
+
+
+# The row as the write reads it under lock, in this column order.
+_LOCKED_COLUMNS = (
+    "person_id",
+    "status",
+    "reasons",
+    "valid_until",
+    "computed_at",
+    "policy_version",
+    "needs_review",
+    "computed_version",
+    "inputs_version",
+    "dirty",
+    "dirty_cause",
+)
+# What the write stores per person (the temporary table on PostgreSQL, the UPDATE's parameters on SQLite).
+_INCOMING_COLUMNS = (
+    "person_id bigint PRIMARY KEY, status varchar(24), reasons jsonb, valid_until timestamptz, "
+    "computed_at timestamptz, policy_version integer, needs_review boolean, computed_version bigint, dirty boolean"
+)
+_EVENT_COLUMNS = (
+    "person_id",
+    "old_status",
+    "new_status",
+    "old_reasons",
+    "new_reasons",
+    "cause",
+    "computed_at",
+    "policy_version",
+    "inputs_version",
+    "created_at",
+)
 
 
 @transaction.atomic
 def _statuses_write(
     decisions: dict[int, Decision], versions: dict[int, int], *, now: datetime, cause: str
 ) -> RecomputeResult:
+    """Store a batch of decisions under row locks; never over a computation from newer inputs.
+
+    Set-based: one locking SELECT, then on PostgreSQL one COPY into a temporary table, one
+    UPDATE ... FROM it and one COPY of the events; on SQLite one executemany UPDATE and one
+    executemany INSERT. A clean row already computed from these inputs whose decision is
+    unchanged is not written at all.
+    """
     result = RecomputeResult(evaluated=len(decisions))
-    rows = HealthStatus.objects.select_for_update().filter(person_id__in=list(decisions)).order_by("person_id")
-    written, events = [], []
-    for row in rows:
-        version = versions[row.person_id]
-        if row.computed_version > version or (
-            row.computed_version == version and row.computed_at is not None and row.computed_at > now
+    if not decisions:
+        return result
+    locked = (
+        HealthStatus.objects.select_for_update()
+        .filter(person_id__in=list(decisions))
+        .order_by("person_id")  # one lock order for every batch: no deadlock between two writers
+        .values_list(*_LOCKED_COLUMNS)
+    )
+    updates: list[tuple] = []
+    events: list[tuple] = []
+    for (
+        person_id,
+        status,
+        reasons,
+        valid_until,
+        computed_at,
+        policy_version,
+        needs_review,
+        computed_version,
+        inputs_version,
+        dirty,
+        dirty_cause,
+    ) in locked:
+        version = versions[person_id]
+        if computed_version > version or (
+            computed_version == version and computed_at is not None and computed_at > now
         ):
             result.skipped_newer += 1  # a computation from newer inputs (or later) is already stored
             continue
-        decision = decisions[row.person_id]
-        reasons = list(decision.reasons)
-        if row.computed_at is None or row.status != decision.status or row.reasons != reasons:
+        decision = decisions[person_id]
+        new_reasons = list(decision.reasons)
+        review = "nat_positive" in decision.review_flags
+        still_dirty = inputs_version > version
+        first = computed_at is None
+        changed = first or status != decision.status or reasons != new_reasons
+        if (
+            not changed
+            and not dirty
+            and computed_version == version
+            and valid_until == decision.valid_until
+            and policy_version == decision.policy_version
+            and needs_review == review
+        ):
+            result.unchanged += 1  # already stored from these very inputs: nothing to write
+            continue
+        if changed:
             events.append(
-                StatusEvent(
-                    person_id=row.person_id,
-                    old_status=row.status if row.computed_at is not None else "",
-                    new_status=decision.status,
-                    old_reasons=row.reasons if row.computed_at is not None else [],
-                    new_reasons=reasons,
-                    cause=(row.dirty_cause if row.dirty else cause) or cause or "recompute",
-                    computed_at=now,
-                    policy_version=decision.policy_version,
-                    inputs_version=version,
+                (
+                    person_id,
+                    "" if first else status,
+                    decision.status,
+                    json.dumps([] if first else reasons),
+                    json.dumps(new_reasons),
+                    ((dirty_cause if dirty else cause) or cause or "recompute")[:64],
+                    now,
+                    decision.policy_version,
+                    version,
+                    now,
                 )
             )
-        row.status = decision.status
-        row.reasons = reasons
-        row.valid_until = decision.valid_until
-        row.computed_at = now
-        row.policy_version = decision.policy_version
-        row.needs_review = "nat_positive" in decision.review_flags
-        row.computed_version = version
-        row.dirty = row.inputs_version > version
-        if not row.dirty:
-            row.dirty_since = None
-        written.append(row)
-    # No batch_size: one UPDATE per batch where the database allows it (SQLite caps its parameters).
-    HealthStatus.objects.bulk_update(written, STATUS_FIELDS)
-    StatusEvent.objects.bulk_create(events, batch_size=1000)
-    result.written = len(written)
+        updates.append(
+            (
+                person_id,
+                decision.status,
+                json.dumps(new_reasons),
+                decision.valid_until,
+                now,
+                decision.policy_version,
+                review,
+                version,
+                still_dirty,
+            )
+        )
+    if updates:
+        if bulk.is_postgresql():
+            _statuses_apply_postgresql(updates)
+        else:
+            _statuses_apply_sqlite(updates)
+    if events:
+        bulk.copy_rows(StatusEvent._meta.db_table, _EVENT_COLUMNS, events)
+    result.written = len(updates)
     result.changed = len(events)
     return result
+
+
+def _statuses_apply_postgresql(updates: list[tuple]) -> None:
+    table = HealthStatus._meta.db_table
+    bulk.temp_table_create("status_incoming", _INCOMING_COLUMNS)
+    bulk.copy_rows("status_incoming", [c.split()[0] for c in _INCOMING_COLUMNS.split(", ")], updates)
+    with connection.cursor() as cursor:
+        # The version guard again in SQL: the rows are locked above, so this only restates it.
+        cursor.execute(
+            f"""
+            UPDATE {table} AS h SET
+                status = i.status, reasons = i.reasons, valid_until = i.valid_until,
+                computed_at = i.computed_at, policy_version = i.policy_version,
+                needs_review = i.needs_review, computed_version = i.computed_version,
+                dirty = i.dirty, dirty_since = CASE WHEN i.dirty THEN h.dirty_since END
+            FROM status_incoming AS i
+            WHERE h.person_id = i.person_id
+              AND (h.computed_version < i.computed_version
+                   OR (h.computed_version = i.computed_version
+                       AND (h.computed_at IS NULL OR h.computed_at <= i.computed_at)))
+            """
+        )
+    bulk.temp_table_drop("status_incoming")
+
+
+def _statuses_apply_sqlite(updates: list[tuple]) -> None:
+    table = HealthStatus._meta.db_table
+    ops = connection.ops
+    rows = [
+        (
+            status,
+            reasons,
+            ops.adapt_datetimefield_value(valid_until),
+            ops.adapt_datetimefield_value(computed_at),
+            policy_version,
+            review,
+            version,
+            dirty,
+            dirty,
+            person_id,
+            version,
+            version,
+            ops.adapt_datetimefield_value(computed_at),
+        )
+        for person_id, status, reasons, valid_until, computed_at, policy_version, review, version, dirty in updates
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"""
+            UPDATE {table} SET
+                status = %s, reasons = %s, valid_until = %s, computed_at = %s, policy_version = %s,
+                needs_review = %s, computed_version = %s, dirty = %s,
+                dirty_since = CASE WHEN %s THEN dirty_since END
+            WHERE person_id = %s
+              AND (computed_version < %s
+                   OR (computed_version = %s AND (computed_at IS NULL OR computed_at <= %s)))
+            """,
+            rows,
+        )
 
 
 def person_status_fresh(person_id: int, *, now: datetime | None = None) -> HealthStatus:

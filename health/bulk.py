@@ -1,0 +1,110 @@
+"""Bulk writes at database speed: COPY into PostgreSQL, batched multi-row statements on SQLite.
+
+Callers hand over plain Python values (datetimes aware, JSON already dumped to text, booleans);
+this module adapts them to the backend. It bypasses model validation on purpose: every caller
+validates its rows in full first (feeds) or builds them from trusted data (the generator, the
+recompute's own decisions).
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+
+from django.db import connection as default_connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+# SQLite: rows per executemany; large enough to amortise, small enough to keep memory flat.
+SQLITE_BATCH = 2000
+
+
+def is_postgresql(connection: BaseDatabaseWrapper | None = None) -> bool:
+    return (connection or default_connection).vendor == "postgresql"
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _quoted(connection: BaseDatabaseWrapper, names: Sequence[str]) -> str:
+    return ", ".join(connection.ops.quote_name(name) for name in names)
+
+
+def _sqlite_value(connection: BaseDatabaseWrapper, value):
+    # Django keeps SQLite datetimes as naive UTC text; the sqlite3 default adapter would keep the offset.
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
+
+
+def copy_rows(
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence],
+    *,
+    connection: BaseDatabaseWrapper | None = None,
+) -> int:
+    """Append rows to `table` (COPY on PostgreSQL, executemany elsewhere); the number of rows written."""
+    connection = connection or default_connection
+    count = 0
+    with connection.cursor() as cursor:
+        if is_postgresql(connection):
+            statement = f"COPY {connection.ops.quote_name(table)} ({_quoted(connection, columns)}) FROM STDIN"
+            with cursor.cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        placeholders = ", ".join(["%s"] * len(columns))
+        statement = f"INSERT INTO {connection.ops.quote_name(table)} ({_quoted(connection, columns)}) VALUES ({placeholders})"
+        for chunk in batched(rows, SQLITE_BATCH):
+            cursor.executemany(statement, [[_sqlite_value(connection, value) for value in row] for row in chunk])
+            count += len(chunk)
+    return count
+
+
+def temp_table_create(name: str, columns_sql: str, *, connection: BaseDatabaseWrapper | None = None) -> None:
+    """A PostgreSQL temporary table for the current transaction (dropped at commit, or by temp_table_drop).
+
+    Created and dropped per use rather than kept per session: an enclosing transaction (a test,
+    a feed imported in one transaction) never finds rows of an earlier batch in it.
+    """
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMPORARY TABLE {connection.ops.quote_name(name)} ({columns_sql}) ON COMMIT DROP")
+
+
+def temp_table_drop(name: str, *, connection: BaseDatabaseWrapper | None = None) -> None:
+    connection = connection or default_connection
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(name)}")
+
+
+def sequence_reserve(table: str, count: int, *, connection: BaseDatabaseWrapper | None = None) -> int:
+    """Reserve `count` consecutive primary keys of `table`; returns the first.
+
+    PostgreSQL: the identity sequence is advanced by `count` in one statement (setval under a
+    table lock, so that concurrent inserts take keys after the block). SQLite: the next key
+    after the current maximum (the caller's transaction holds the write lock).
+    """
+    connection = connection or default_connection
+    quoted = connection.ops.quote_name(table)
+    with connection.cursor() as cursor:
+        if is_postgresql(connection):
+            cursor.execute(f"LOCK TABLE {quoted} IN SHARE ROW EXCLUSIVE MODE")
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, 'id')",
+                [table],
+            )
+            (sequence,) = cursor.fetchone()
+            cursor.execute(f"SELECT GREATEST((SELECT COALESCE(MAX(id), 0) FROM {quoted}), (SELECT last_value FROM {sequence}))")
+            (last,) = cursor.fetchone()
+            cursor.execute("SELECT setval(%s, %s)", [sequence, last + count])
+            return last + 1
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quoted}")
+        (last,) = cursor.fetchone()
+        return last + 1
