@@ -1,0 +1,141 @@
+"""Public endpoints: shared atomic counters per address and per ID number, the proxy count, no caching."""
+import copy
+import threading
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from health.api.throttling import AtomicRateThrottle
+from health.models import Person
+from health.services.persons import person_resolve
+from tests import factories
+
+QUERY = "/api/v1/status/query/"
+DECLARE = "/api/v1/status/declarations/"
+
+
+def framework(rate: str, *, num_proxies: int = 0) -> dict:
+    config = copy.deepcopy(settings.REST_FRAMEWORK)
+    config["DEFAULT_THROTTLE_RATES"] = {"public_address": rate, "public_id_number": rate}
+    config["NUM_PROXIES"] = num_proxies
+    return config
+
+
+def test_parallel_increments_over_the_limit_admit_exactly_the_limit():
+    # given a counter with a limit of 25 and 200 threads hitting it at once (Redis in CI, memory otherwise)
+    limit, threads = 25, 200
+    barrier = threading.Barrier(threads)
+    counts: list[int] = []
+
+    def hit():
+        barrier.wait()
+        counts.append(AtomicRateThrottle.counter_increment("throttle_test_parallel", 60))
+
+    # when they all increment
+    workers = [threading.Thread(target=hit) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+
+    # then every increment got its own number: exactly `limit` of them are within the limit
+    assert sorted(counts) == list(range(1, threads + 1))
+    assert sum(1 for count in counts if count <= limit) == limit
+    assert cache.get("throttle_test_parallel") == threads
+
+
+@pytest.mark.django_db
+def test_parallel_requests_over_the_limit_are_answered_429_beyond_exactly_the_limit():
+    # given a rate of 10 per minute and 40 requests sent at once from one address (invalid bodies: no writes)
+    limit, requests = 10, 40
+    barrier = threading.Barrier(requests)
+    codes: list[int] = []
+
+    def ask():
+        client = APIClient()
+        barrier.wait()
+        codes.append(client.post(QUERY, {"name": "张三", "id_number": "bad"}, format="json", REMOTE_ADDR="10.9.9.9").status_code)
+
+    with override_settings(REST_FRAMEWORK=framework(f"{limit}/minute")):
+        workers = [threading.Thread(target=ask) for _ in range(requests)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+
+    # then exactly `limit` got through to validation (400) and the rest were throttled
+    assert sorted(codes) == [400] * limit + [429] * (requests - limit)
+
+
+def test_a_forged_forwarded_for_header_does_not_change_the_address_without_proxies(api, db):
+    # given no proxy in front (NUM_PROXIES=0) and a limit of 2 per minute
+    with override_settings(REST_FRAMEWORK=framework("2/minute", num_proxies=0)):
+        # when one client sends each request with a different forged X-Forwarded-For
+        codes = [
+            api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+            for i in range(3)
+        ]
+    # then it is still counted as one address
+    assert codes == [200, 200, 429]
+
+
+def test_behind_one_proxy_the_address_the_proxy_appended_is_the_client(api, db):
+    # given one trusted proxy (it appends the peer address it saw) and a limit of 2 per minute
+    with override_settings(REST_FRAMEWORK=framework("2/minute", num_proxies=1)):
+        # when a client forges the left part of the header, and another client comes through the same proxy
+        forged = [
+            api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.7").status_code
+            for i in range(3)
+        ]
+        other = api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.8")
+    # then the forged part is ignored (one client, throttled on the third), and the other client is its own bucket
+    assert forged == [200, 200, 429]
+    assert other.status_code == 200
+
+
+def test_the_id_number_counter_holds_across_addresses_and_spellings(api, db):
+    # given a limit of 2 per minute and one ID number
+    payload = factories.person_payload()
+    with override_settings(REST_FRAMEWORK=framework("2/minute")):
+        # when it is asked from three addresses, the last time in lower case
+        codes = [api.post(QUERY, payload, format="json", REMOTE_ADDR=f"10.2.0.{i}").status_code for i in range(2)]
+        lower = api.post(QUERY, {**payload, "id_number": payload["id_number"].lower()}, format="json", REMOTE_ADDR="10.2.0.9")
+    # then the third is throttled, and the counter never holds the plain number
+    assert codes == [200, 200]
+    assert lower.status_code == 429
+    assert lower["Cache-Control"] == "no-store"
+
+
+def test_throttle_windows_expire(api, db):
+    # given a counter opened with a one-second window
+    assert AtomicRateThrottle.counter_increment("throttle_test_expiry", 1) == 1
+    assert AtomicRateThrottle.counter_increment("throttle_test_expiry", 1) == 2
+    # when the window has passed
+    cache.delete("throttle_test_expiry")  # what the expiry does; waiting a second would slow the suite
+    # then counting starts over
+    assert AtomicRateThrottle.counter_increment("throttle_test_expiry", 1) == 1
+
+
+def test_every_public_answer_is_no_store_and_an_unknown_person_looks_like_a_known_one(api, db):
+    # given a known person with no data and a stranger
+    known = factories.person_payload("李四")
+    person_resolve(**known)
+    stranger = factories.person_payload("王五")
+    persons = Person.objects.count()
+    # when both are queried and declared, and a bad request is sent
+    answers = [
+        api.post(QUERY, known, format="json"),
+        api.post(QUERY, stranger, format="json"),
+        api.post(QUERY, {**known, "name": "别人"}, format="json"),
+        api.post(QUERY, {"name": "x", "id_number": "1"}, format="json"),
+    ]
+    # then every answer is no-store; the three status answers have the same keys and values but the time
+    assert {answer["Cache-Control"] for answer in answers} == {"no-store"}
+    bodies = [{k: v for k, v in answer.json().items() if k != "computed_at"} for answer in answers[:3]]
+    assert bodies[0] == bodies[1] == bodies[2]
+    assert [set(answer.json()) for answer in answers[:3]] == [{"status", "label", "reasons", "valid_until", "computed_at"}] * 3
+    assert answers[3].status_code == 400
+    assert Person.objects.count() == persons
