@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -54,7 +54,7 @@ def bj(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
 
 
 def utc(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    return datetime(2022, month, day, hour, minute, tzinfo=timezone.utc)
+    return datetime(2022, month, day, hour, minute, tzinfo=UTC)
 
 
 def day(days_ago: int) -> date:
@@ -269,6 +269,9 @@ CASES = [
     case("r4_release_lifts_quarantine", "the community's release lifts its open quarantine at the same moment: a tie",
          [inbound(day(10), community="C1", released=ago(1)), quarantine("home", ago(9), community="C1")],
          NO, ("G1", "released_quarantine", "released_inbound"), valid_until=ago(1) + WINDOW + TICK),
+    case("r4_release_before_recorded_lift", "a lift recorded after the community's release counts from the release",
+         [inbound(day(10), community="C1", released=ago(3)), quarantine("home", ago(9), ago(1), community="C1")],
+         NO, ("G1", "released_quarantine", "released_inbound"), valid_until=ago(3) + WINDOW + TICK),
     case("r4_release_other_community", "a release by another community does not lift this quarantine",
          [inbound(day(10), community="C1", released=ago(1)), quarantine("home", ago(9), community="C2")],
          HOME, ("R2", "quarantine_home")),
@@ -381,7 +384,8 @@ CASES = [
          [stay("130100", ago(2, hours=6), ago(2, hours=3)), stay("130100", ago(2, hours=3), ago(2)), SJZ_DECLARED],
          NO, ("G3", "itinerary_verified"), valid_until=VERIFIED_UNTIL),
     case("g3_gap_stays_do_not_merge", "two 3 h stays one minute apart stay two short stays",
-         [stay("130100", ago(2, hours=6, minutes=1), ago(2, hours=3, minutes=1)), stay("130100", ago(2, hours=3), ago(2)),
+         [stay("130100", ago(2, hours=6, minutes=1), ago(2, hours=3, minutes=1)),
+          stay("130100", ago(2, hours=3), ago(2)),
           SJZ_DECLARED], POPUP, ("P", "itinerary_unverifiable")),
     case("g3_overlapping_stays_merge", "overlapping stays merge",
          [stay("130100", ago(2, hours=5), ago(2, hours=2)), stay("130100", ago(2, hours=3), ago(2)), SJZ_DECLARED],
@@ -449,6 +453,11 @@ CASES = [
     case("g3_hotel_stay_only", "a hotel stay alone is no platform data: unverifiable",
          [checkin("130102", ago(6), cert(ago(7)), out=ago(5)), declared(ago(1), "130100")], POPUP,
          ("P", "hotel_checkout_requirements_unmet", "itinerary_unverifiable")),
+    case("g3_hotel_stay_covered", "a covered, eligible hotel stay does not stop G3 (no checkout reason then)",
+         [*VERIFIED, checkin("130102", ago(6), cert(ago(7)), out=ago(5))], NO, ("G3", "itinerary_verified")),
+    case("g3_hotel_stay_risky", "a risky hotel stay fails G3's eligibility",
+         [*VERIFIED, checkin("110105", ago(6), cert(ago(7)), out=ago(5)), declared(ago(1), "130100", "110000")],
+         POPUP, ("P", "hotel_checkout_requirements_unmet", "itinerary_risky_area"), risks=(risk("110105", ago(8)),)),
     case("g3_short_stay_not_covered_is_fine", "a 3 h stay elsewhere need not be declared",
          [*VERIFIED, stay("120104", ago(5), ago(5) + timedelta(hours=3))], NO, ("G3", "itinerary_verified")),
     # --- G3: JJJ and risk -----------------------------------------------------------------------
@@ -517,7 +526,8 @@ CASES = [
           "itinerary_outside_jjj", "itinerary_unverifiable", "itinerary_not_declared"),
          risks=(risk("310000", ago(2)),)),
     case("p_every_failure_declared", "with a declaration that misses a stay: mismatch instead of not declared",
-         [checkin("310101", ago(1)), checkin("110105", ago(4), cert(ago(5)), out=ago(3)), declared(ago(hours=1), "110000")],
+         [checkin("310101", ago(1)), checkin("110105", ago(4), cert(ago(5)), out=ago(3)),
+          declared(ago(hours=1), "110000")],
          POPUP, ("P", "hotel_requirements_unmet", "hotel_checkout_requirements_unmet", "itinerary_risky_area",
                  "itinerary_outside_jjj", "itinerary_mismatch", "itinerary_unverifiable"),
          risks=(risk("310000", ago(2)),)),
@@ -544,6 +554,11 @@ CASES = [
     case("policy_nat_valid_3", "a 3-day certificate validity", [checkin("110105", ago(1), cert(ago(5)))], POPUP,
          ("P", "hotel_requirements_unmet", "itinerary_unverifiable", "itinerary_not_declared"),
          policy={"nat_valid_days": 3}),
+    case("policy_provinces_as_numbers", "eligible provinces held as numbers read the same",
+         VERIFIED, NO, ("G3", "itinerary_verified"), policy={"eligible_provinces": (11, 12, 13)}),
+    case("policy_provinces_as_codes", "eligible provinces held as province codes read the same",
+         [stay("310101", ago(3), ago(2)), declared(ago(1), "310000")], NO, ("G3", "itinerary_verified"),
+         policy={"eligible_provinces": ("110000", "120000", "130000", "310000")}),
     case("policy_home_tianjin", "with Tianjin as home, a Tianjin district designation no longer reaches a city stay",
          [stay("120000", ago(3), ago(2)), declared(ago(1), "120000")], NO, ("G3", "itinerary_verified"),
          risks=(risk("120101", ago(5)),), policy={"home_region": "120000"}),

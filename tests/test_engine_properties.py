@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,7 +33,11 @@ NOW = datetime(2022, 5, 20, 12, 0, tzinfo=BEIJING)
 TODAY = date(2022, 5, 20)
 POLICY = Policy()
 # ENGINE_EXAMPLES=5000 for a deeper search than the default run's.
-SETTINGS = settings(max_examples=int(os.environ.get("ENGINE_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("ENGINE_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # Beijing (home) and its synonyms and districts, Tianjin, Hebei cities and districts, Shanghai,
 # a county-level city governed by its province (429004) and its neighbours.
@@ -65,7 +69,7 @@ durations = st.one_of(
     st.integers(min_value=0, max_value=20 * 24 * 60).map(lambda minutes: timedelta(minutes=minutes)),
 )
 # The same instant in Beijing or in UTC: the engine compares instants.
-zones = st.sampled_from([BEIJING, timezone.utc])
+zones = st.sampled_from([BEIJING, UTC])
 moments = st.builds(lambda offset, zone: (NOW + offset).astimezone(zone), offsets, zones)
 regions = st.sampled_from(REGIONS)
 dates = st.integers(min_value=-45, max_value=3).map(lambda days: TODAY + timedelta(days=days))
@@ -176,7 +180,9 @@ def persons(draw) -> PersonFacts:
         designations=tuple(draw(st.lists(designations(), min_size=1, max_size=2))) if "designations" in kinds else (),
         quarantines=tuple(draw(st.lists(quarantines(), min_size=1, max_size=2))) if "quarantines" in kinds else (),
         checkins=person_checkins,
-        inbound_cases=tuple(draw(st.lists(inbound_cases(), min_size=1, max_size=2))) if "inbound_cases" in kinds else (),
+        inbound_cases=(
+            tuple(draw(st.lists(inbound_cases(), min_size=1, max_size=2))) if "inbound_cases" in kinds else ()
+        ),
         stays=person_stays,
         declarations=draw(declaration_lists(known)) if "declarations" in kinds else (),
     )

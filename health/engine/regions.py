@@ -7,12 +7,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 
 from .facts import RiskFact
 
 MUNICIPALITIES = frozenset({"11", "12", "31", "50"})
+# GB/T 2260 has a few thousand codes: remembering each answer makes the arithmetic free after the first use.
+_memo = lru_cache(maxsize=16384)
 
 
+@_memo
 def normalize(code: str) -> str:
     """Fold a municipality's XX0100 / XX0200 into its synonym XX0000."""
     if code[:2] in MUNICIPALITIES and code[2:] in ("0100", "0200"):
@@ -20,6 +24,7 @@ def normalize(code: str) -> str:
     return code
 
 
+@_memo
 def city_of(code: str) -> str:
     """The prefecture-level city of a code (status-rules.md: "A code's city")."""
     code = normalize(code)
@@ -35,6 +40,7 @@ def city_of(code: str) -> str:
     return code[:4] + "00"
 
 
+@_memo
 def significant_prefix(code: str) -> str:
     code = normalize(code)
     if code[2:] == "0000":

@@ -27,6 +27,7 @@ ONE_SECOND = timedelta(seconds=1)
 # The closed window [now - WINDOW_DAYS, now] still holds a moment X at now = X + WINDOW_DAYS;
 # it lets go of X one tick later, and a datetime's tick is a microsecond.
 ONE_TICK = timedelta(microseconds=1)
+_UNKNOWN = object()
 
 DESIGNATION_ORDER = ("confirmed", "suspected", "asymptomatic", "close_contact")
 RELEASE_ORDER = ("released_quarantine", "released_inbound")
@@ -80,6 +81,8 @@ class _Evaluation:
         self.window = timedelta(days=policy.window_days)
         self.window_start = now - self.window
         self.min_stay = timedelta(hours=policy.min_stay_hours)
+        # Provinces as two-digit strings, whether the policy row holds "13", 13 or "130000".
+        self.eligible_provinces = frozenset(str(province)[:2] for province in policy.eligible_provinces)
         self.checkins = [c for c in facts.checkins if c.checked_in_at <= now]
         self.stays = self._merged_platform_stays() + [self._hotel_stay(c) for c in self.checkins]
         self.qualifying = [s for s in self.stays if self._qualifies(s)]
@@ -87,6 +90,7 @@ class _Evaluation:
         self.quarantines = self._quarantines()
         self.recent_positive = self._has_recent_positive()
         self._failures: dict[_Stay, frozenset[str]] = {}
+        self._latest_release: object = _UNKNOWN
 
     # --- helpers on time ---------------------------------------------------------------
     def happened(self, moment: datetime | None) -> bool:
@@ -144,7 +148,7 @@ class _Evaluation:
         return self.risk_areas.is_risky(place, max(since, self.window_start), self.now, self.policy.home_region)
 
     def in_jjj(self, place: str) -> bool:
-        return city_of(place)[:2] in self.policy.eligible_provinces
+        return city_of(place)[:2] in self.eligible_provinces
 
     def stay_failures(self, stay: _Stay) -> frozenset[str]:
         failures = self._failures.get(stay)
@@ -251,6 +255,11 @@ class _Evaluation:
         return found
 
     def latest_release(self) -> tuple[datetime, list[str]] | None:
+        if self._latest_release is _UNKNOWN:
+            self._latest_release = self._find_latest_release()
+        return self._latest_release
+
+    def _find_latest_release(self) -> tuple[datetime, list[str]] | None:
         releases = self.releases()
         if not releases:
             return None
@@ -274,8 +283,9 @@ class _Evaluation:
                 continue
             if test.source == "certificate" and earliest_certificate <= test.sampled_at <= checkin.checked_in_at:
                 return True
-            if test.source == "hotel" and checkin.health_management_accepted and checkin.checked_in_at <= test.sampled_at:
-                return True
+            if test.source == "hotel" and checkin.health_management_accepted:
+                if checkin.checked_in_at <= test.sampled_at:
+                    return True
         return False
 
     # --- G3 --------------------------------------------------------------------------------
@@ -401,15 +411,14 @@ class _Evaluation:
             else:
                 yield _plus(stay.end, leaves_window)
         home = policy.home_region
-        risks: set[RiskFact] = set()
         for place in places:
-            risks.update(self.risk_areas.relevant(place, home))
-        for risk in risks:
-            yield risk.effective_from
-            if risk.effective_to is not None:
-                yield risk.effective_to
-                # [since, now] stops meeting [from, to) once now - window reaches to.
-                yield _plus(risk.effective_to, self.window)
+            # A designation relevant to two places is seen twice: cheaper than hashing each one.
+            for risk in self.risk_areas.relevant(place, home):
+                yield risk.effective_from
+                if risk.effective_to is not None:
+                    yield risk.effective_to
+                    # [since, now] stops meeting [from, to) once now - window reaches to.
+                    yield _plus(risk.effective_to, self.window)
 
     def valid_until(self) -> datetime | None:
         now = self.now
