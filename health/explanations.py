@@ -147,7 +147,8 @@ def _quarantines(person: Person, link_for: LinkFor) -> RecordSection:
             if record.lifted_at
             else gettext("尚未解除（计划 %(at)s）") % {"at": local(record.planned_end_at)}
         )
-        text = f"{record.get_kind_display()} · {record.community.name} · {gettext('开始')} {local(record.started_at)} · {end}"
+        started = gettext("开始于 %(at)s") % {"at": local(record.started_at)}
+        text = " · ".join([str(record.get_kind_display()), record.community.name, started, end])
         return text, record.lifted_at is None
 
     records = QuarantineRecord.objects.filter(person=person).select_related("community").order_by("-started_at", "-pk")
@@ -161,7 +162,8 @@ def _designations(person: Person, link_for: LinkFor) -> RecordSection:
             if designation.cleared_at
             else gettext("尚未解除")
         )
-        text = f"{designation.get_kind_display()} · {gettext('认定')} {local(designation.designated_at)} · {end}"
+        designated = gettext("认定于 %(at)s") % {"at": local(designation.designated_at)}
+        text = " · ".join([str(designation.get_kind_display()), designated, end])
         return text, designation.cleared_at is None or designation.cleared_at > timezone.now()
 
     designations = Designation.objects.filter(person=person).order_by("-designated_at", "-pk")
@@ -178,12 +180,18 @@ def _checkins(person: Person, link_for: LinkFor) -> RecordSection:
             else gettext("在住")
         )
         tests = "、".join(
-            f"{test.get_result_display()}（{test.get_source_display()}，{gettext('采样')} {local(test.sampled_at)}）"
+            gettext("%(result)s（%(source)s，采样于 %(at)s）")
+            % {"result": test.get_result_display(), "source": test.get_source_display(), "at": local(test.sampled_at)}
             for test in checkin.nat_tests.all()
         ) or gettext("无")
-        text = (
-            f"{checkin.hotel.name} · {gettext('入住')} {local(checkin.checked_in_at)} · {stay} · "
-            f"{gettext('来源地')} {checkin.origin_region.name} · {gettext('核酸')}：{tests}"
+        text = " · ".join(
+            [
+                checkin.hotel.name,
+                gettext("入住于 %(at)s") % {"at": local(checkin.checked_in_at)},
+                stay,
+                gettext("来源地：%(region)s") % {"region": checkin.origin_region.name},
+                gettext("核酸：%(tests)s") % {"tests": tests},
+            ]
         )
         return text, checkin.checked_out_at is None
 
@@ -206,9 +214,9 @@ def _inbound(person: Person, link_for: LinkFor) -> RecordSection:
             else gettext("社区尚未解除观察")
         )
         community = case.managing_community.name if case.managing_community else gettext("无管理社区")
-        parts = [f"{gettext('入境')} {case.entered_country_on:%Y-%m-%d}", case.port_of_entry]
+        parts = [gettext("入境于 %(day)s") % {"day": f"{case.entered_country_on:%Y-%m-%d}"}, case.port_of_entry]
         if case.entered_city_on:
-            parts.append(f"{gettext('进京')} {case.entered_city_on:%Y-%m-%d}")
+            parts.append(gettext("进京于 %(day)s") % {"day": f"{case.entered_city_on:%Y-%m-%d}"})
         text = " · ".join([*parts, community, released])
         return text, case.released_at is None
 
@@ -221,7 +229,8 @@ def _inbound(person: Person, link_for: LinkFor) -> RecordSection:
 def _stays(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(stay):
         left = local(stay.left_at) if stay.left_at else gettext("仍在当地")
-        return f"{stay.region} · {gettext('到达')} {local(stay.arrived_at)} · {gettext('离开')} {left}", stay.left_at is None
+        arrived = gettext("到达于 %(at)s") % {"at": local(stay.arrived_at)}
+        return " · ".join([str(stay.region), arrived, gettext("离开：%(at)s") % {"at": left}]), stay.left_at is None
 
     stays = ItineraryStay.objects.filter(person=person).select_related("region").order_by("-arrived_at", "-pk")
     return _section("stays", _("国家政务服务平台行程"), stays[:STAYS_SHOWN], describe, link_for)
@@ -229,7 +238,8 @@ def _stays(person: Person, link_for: LinkFor) -> RecordSection:
 
 def _declarations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(declaration):
-        return f"{gettext('申报时间')} {local(declaration.declared_at)} · {'、'.join(declaration.region_codes)}", False
+        declared = gettext("申报于 %(at)s") % {"at": local(declaration.declared_at)}
+        return " · ".join([declared, "、".join(declaration.region_codes)]), False
 
     declarations = ItineraryDeclaration.objects.filter(person=person).order_by("-declared_at", "-pk")
     return _section("declarations", _("本人行程申报"), declarations[:DECLARATIONS_SHOWN], describe, link_for)

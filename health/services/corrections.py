@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.errors import ApplicationError, NotAllowed, NotVisible
-from health.models import HealthStatus, Organisation, Person, StatusCorrectionRequest
+from health.models import Organisation, Person, StatusCorrectionRequest
 from health.selectors import user_is_admin, user_organisation
 from health.services.access import person_matching
-from health.services.statuses import persons_mark_dirty
+from health.services.statuses import person_status_fresh, persons_mark_dirty
 
 MESSAGE_MAX = 1000
 COMMENT_MAX = 1000
@@ -82,7 +82,8 @@ def correction_submit(
         OPEN_REQUESTS_MAX
     ):
         return None
-    status = HealthStatus.objects.filter(person=person).first()
+    # The status the resident is shown right now (recomputed if a change is still pending).
+    status = person_status_fresh(person.pk)
     request = StatusCorrectionRequest(
         person=person,
         organisation=correction_route(person),
