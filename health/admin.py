@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from health.admin_base import OrganisationScopedAdmin, ReadOnlyAdmin
 from health.api.common import CLOCK_SKEW
 from health.errors import ApplicationError, PersonConflict
+from health.explanations import local, person_explanation, reasons_sentence
 from health.identity import id_number_clean, id_number_digest_or_none
 from health.models import (
     Designation,
@@ -35,7 +36,6 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.explanations import local, person_explanation, reasons_sentence
 from health.selectors import persons_visible_to
 from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
@@ -61,44 +61,6 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
 
 
 # --- persons -------------------------------------------------------------------------------------
-class StatusEventInline(admin.TabularInline):
-    model = StatusEvent
-    verbose_name_plural = _("状态变更记录")
-    fields = ("computed_at", "old_display", "new_display", "new_reasons_display", "cause", "policy_version")
-    readonly_fields = fields
-    ordering = ("-computed_at", "-pk")
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-
-    # The parent's visibility decides (PersonAdmin.has_view_permission); nobody edits history.
-    def has_view_permission(self, request, obj=None) -> bool:
-        return True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.display(description=_("原状态"))
-    def old_display(self, event: StatusEvent) -> str:
-        return status_label(event.old_status)
-
-    @admin.display(description=_("新状态"))
-    def new_display(self, event: StatusEvent) -> str:
-        return status_label(event.new_status)
-
-    @admin.display(description=_("新依据"))
-    def new_reasons_display(self, event: StatusEvent) -> str:
-        words = reasons_sentence(event.new_reasons)
-        return f"{', '.join(event.new_reasons)}（{words}）" if words else ", ".join(event.new_reasons)
-
-
 @admin.register(Person)
 class PersonAdmin(OrganisationScopedAdmin):
     """Persons by name and masked number; the status shows on the (audited) detail page only."""
@@ -110,7 +72,7 @@ class PersonAdmin(OrganisationScopedAdmin):
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
     fields = ("name", "id_masked", "status_display", "reasons_display", "valid_until_display", "computed_at_display", "created_at")
     readonly_fields = fields
-    inlines = [StatusEventInline]
+    # The history is on the page's explanation (health.explanations), with the reasons in words.
 
     def get_queryset(self, request):
         return persons_visible_to(request.user).select_related("health_status")

@@ -120,7 +120,7 @@ def persons_by_status(user) -> list[dict]:
 def hotel_guests(user) -> dict:
     """The desk's current guests by status, and those with no negative test that counts for G2."""
     from health.services.statuses import policy_current
-    from hotels.models import CheckIn, NucleicAcidTest
+    from hotels.models import NucleicAcidTest
     from hotels.selectors import checkins_visible_to
 
     current = checkins_visible_to(user).filter(checked_out_at__isnull=True)

@@ -291,10 +291,11 @@ class CheckInAdmin(OrganisationScopedAdmin):
 
     # --- the list ---
     def get_list_display(self, request):
-        columns = ["guest_name", "guest_id_masked", "checked_in_at", "origin_region", "health_management_accepted"]
-        columns += ["checked_out_at", "guest_status"]
+        # The status next to the name: on a small screen the right-hand columns scroll out of view.
+        columns = ["guest_name", "guest_status", "guest_id_masked", "checked_in_at", "origin_region"]
+        columns += ["health_management_accepted", "checked_out_at"]
         if self.is_admin(request):
-            columns.insert(2, "hotel")
+            columns.insert(3, "hotel")
         return columns
 
     @admin.display(description=_("姓名"), ordering="person__name")
