@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from communities.models import Community, PlannedEndChange, QuarantineRecord
 from health.errors import ApplicationError, NotAllowed, NotVisible
 from health.identity import id_number_clean
-from health.models import Organisation, Person, Region
+from health.models import Organisation, Person
 from health.selectors import user_is_admin, user_organisation
+from health.services.organisations import organisation_create
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
 
@@ -45,24 +46,11 @@ def _ensure_past(moment: datetime, *, field: str) -> None:
 
 
 # --- communities ---------------------------------------------------------------------------
-@transaction.atomic
 def community_create(*, code: str, name: str, region_code: str, actor=None) -> Community:
     """A new community (an organisation of kind community); its code is unique among communities."""
-    if actor is not None and not user_is_admin(actor):
-        raise NotAllowed()
-    code = str(code).strip()
-    name = " ".join(str(name).split())
-    errors: dict[str, list] = {}
-    if not Region.objects.filter(code=region_code).exists():
-        errors["region_code"] = [_("区划代码不存在。")]
-    if code and Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code=code).exists():
-        errors["code"] = [_("该社区编码已存在。")]
-    if errors:
-        raise ValidationError(errors)
-    community = Community(kind=Organisation.Kind.COMMUNITY, code=code, name=name, region_id=region_code)
-    community.full_clean()
-    community.save()
-    return community
+    return organisation_create(
+        kind=Organisation.Kind.COMMUNITY, code=code, name=name, region_code=region_code, actor=actor, model=Community
+    )
 
 
 # --- quarantines ---------------------------------------------------------------------------

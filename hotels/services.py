@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from health.api.common import CLOCK_SKEW, EARLIEST
 from health.errors import ApplicationError
-from health.models import Organisation, Region
+from health.models import Organisation
+from health.services.organisations import organisation_create, region_current
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
@@ -38,13 +39,6 @@ def past_time_errors(moment: datetime | None, *, now: datetime) -> list[str]:
     if moment < EARLIEST:
         return [_("该时间过早。")]
     return []
-
-
-def region_current(code: str | None) -> Region | None:
-    """The current GB/T 2260 region with this code, or None."""
-    if not code:
-        return None
-    return Region.objects.filter(code=str(code).strip(), is_current=True).first()
 
 
 def _nat_test_errors(test: Mapping, *, now: datetime) -> list[str]:
@@ -73,26 +67,11 @@ def _audited_save(instance, actor: AbstractBaseUser | None) -> None:
 
 
 # --- hotels ------------------------------------------------------------------------------------
-@transaction.atomic
 def hotel_create(*, code: str, name: str, region_code: str, actor: AbstractBaseUser | None = None) -> Hotel:
     """A new hotel: an organisation of kind hotel, placed in a current region."""
-    code, name = str(code or "").strip(), " ".join(str(name or "").split())
-    errors: dict[str, list[str]] = {}
-    region = region_current(region_code)
-    if region is None:
-        errors["region_code"] = [_("未知的区划代码。")]
-    if not code:
-        errors["code"] = [_("该字段是必填项。")]
-    elif Organisation.objects.filter(kind=Organisation.Kind.HOTEL, code=code).exists():
-        errors["code"] = [_("该编码的酒店已存在。")]
-    if not name:
-        errors["name"] = [_("该字段是必填项。")]
-    if errors:
-        raise ValidationError(errors)
-    hotel = Hotel(kind=Organisation.Kind.HOTEL, code=code, name=name, region=region)
-    hotel.full_clean()
-    hotel.save()
-    return hotel
+    return organisation_create(
+        kind=Organisation.Kind.HOTEL, code=code, name=name, region_code=region_code, actor=actor, model=Hotel
+    )
 
 
 @transaction.atomic

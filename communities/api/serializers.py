@@ -6,19 +6,6 @@ from communities.models import QuarantineRecord
 from health.api.common import PastDateTimeField, PersonSerializer, PlannedDateTimeField, StatusSerializer, ensure_order
 
 
-class CommunityCreateInput(serializers.Serializer):
-    code = serializers.CharField(max_length=32, label=_("社区编码"))
-    name = serializers.CharField(max_length=128, label=_("社区名称"))
-    region_code = serializers.RegexField(r"^\d{6}$", label=_("区划代码"))
-
-
-class CommunityOutput(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    code = serializers.CharField()
-    name = serializers.CharField()
-    region_code = serializers.CharField(source="region_id")
-
-
 class QuarantineCreateInput(serializers.Serializer):
     person = PersonSerializer()
     kind = serializers.ChoiceField(choices=QuarantineRecord.Kind.choices, label=_("隔离方式"))

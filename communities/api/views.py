@@ -8,7 +8,14 @@ from rest_framework.views import APIView
 
 from communities import selectors, services
 from communities.api import serializers as s
-from health.api.common import IsStaff, organisation_scoped, require_kind, status_payload
+from health.api.common import (
+    IsStaff,
+    OrganisationInput,
+    OrganisationOutput,
+    organisation_scoped,
+    require_kind,
+    status_payload,
+)
 from health.errors import NotVisible
 from health.models import Organisation
 from health.services.statuses import person_status_fresh
@@ -33,13 +40,13 @@ def _visible_record(request, pk: int):
 class CommunityCreateView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=s.CommunityCreateInput, responses={201: s.CommunityOutput}, summary=_("新建社区（管理员）"))
+    @extend_schema(request=OrganisationInput, responses={201: OrganisationOutput}, summary=_("新建社区（管理员）"))
     def post(self, request):
         require_kind(request.user)  # administrators only
-        data = s.CommunityCreateInput(data=request.data)
+        data = OrganisationInput(data=request.data)
         data.is_valid(raise_exception=True)
         community = services.community_create(actor=request.user, **data.validated_data)
-        return Response(s.CommunityOutput(community).data, status=status.HTTP_201_CREATED)
+        return Response(OrganisationOutput(community).data, status=status.HTTP_201_CREATED)
 
 
 class CommunityQuarantinesView(APIView):

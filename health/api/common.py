@@ -77,6 +77,43 @@ def ensure_order(start: datetime | date | None, end: datetime | date | None, *, 
         raise serializers.ValidationError({field: [message or _("结束时间不能早于开始时间。")]})
 
 
+class RegionCodeField(serializers.RegexField):
+    """A 6-digit GB/T 2260 code; with `current=True` it must also name a current region (else a 400 here).
+
+    Feeds that carry thousands of codes pass current=False and check them in one query instead.
+    """
+
+    def __init__(self, *, current: bool = True, **kwargs) -> None:
+        self.current = current
+        kwargs.setdefault("label", _("区划代码"))
+        kwargs.setdefault("error_messages", {"invalid": _("区划代码应为6位数字。")})
+        super().__init__(r"^\d{6}$", max_length=6, **kwargs)
+
+    def to_internal_value(self, data):
+        from health.services.organisations import region_current
+
+        code = super().to_internal_value(data)
+        if self.current and region_current(code) is None:
+            raise serializers.ValidationError(_("未知的区划代码。"))
+        return code
+
+
+class OrganisationInput(serializers.Serializer):
+    """A new community or hotel: `{code, name, region_code}` (the service checks the region and the
+    code's uniqueness together, so that every error is answered at once)."""
+
+    code = serializers.CharField(max_length=32, label=_("编码"))
+    name = serializers.CharField(max_length=128, label=_("名称"))
+    region_code = RegionCodeField(current=False, label=_("所在区划"))
+
+
+class OrganisationOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    code = serializers.CharField()
+    name = serializers.CharField()
+    region_code = serializers.CharField(source="region_id")
+
+
 class StatusSerializer(serializers.Serializer):
     """The status answer of the API contract."""
 

@@ -16,20 +16,12 @@ from .common import (
     PastDateTimeField,
     PersonSerializer,
     PlannedDateTimeField,
+    RegionCodeField,
     StatusSerializer,
     ensure_order,
 )
 
 UNKNOWN_REGION = _("未知的区划代码。")
-
-
-class RegionCodeField(serializers.RegexField):
-    """A 6-digit GB/T 2260 code (existence is checked in bulk by the serializer that holds it)."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("区划代码"))
-        kwargs.setdefault("error_messages", {"invalid": _("区划代码应为6位数字。")})
-        super().__init__(r"^\d{6}$", max_length=6, **kwargs)
 
 
 class IdNumberField(serializers.CharField):
@@ -76,7 +68,7 @@ class TokenOutputSerializer(serializers.Serializer):
 
 # --- risk areas --------------------------------------------------------------------------------
 class RiskAreaCreateInputSerializer(serializers.Serializer):
-    region_code = RegionCodeField()
+    region_code = RegionCodeField(current=False)
     level = RiskLevelField()
     effective_from = PlannedDateTimeField(label=_("生效时间"))
     effective_to = PlannedDateTimeField(required=False, allow_null=True, default=None, label=_("解除时间"))
@@ -134,7 +126,7 @@ class DesignationOutputSerializer(serializers.ModelSerializer):
 # --- itinerary ---------------------------------------------------------------------------------
 class StayInputSerializer(serializers.Serializer):
     person = PersonSerializer(label=_("人员"))
-    city_code = RegionCodeField(label=_("城市代码"))
+    city_code = RegionCodeField(current=False, label=_("城市代码"))
     arrived_at = PastDateTimeField(label=_("到达时间"))
     left_at = PastDateTimeField(required=False, allow_null=True, default=None, label=_("离开时间"))
 
@@ -165,7 +157,7 @@ class StatusQueryInputSerializer(PersonSerializer):
 
 class DeclarationInputSerializer(PersonSerializer):
     city_codes = BoundedListField(
-        child=RegionCodeField(), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
+        child=RegionCodeField(current=False), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
     )
 
     def validate_city_codes(self, codes):

@@ -3,41 +3,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health.api.common import PastDateTimeField, PersonSerializer, StatusSerializer, status_payload
+from health.api.common import PastDateTimeField, PersonSerializer, RegionCodeField, StatusSerializer, status_payload
 from hotels.models import CheckIn, NucleicAcidTest
-from hotels.services import region_current
 
 # A registration carries the tests the guest shows or takes at the desk: a handful at most.
 MAX_TESTS_PER_CHECKIN = 20
-
-
-class RegionCodeField(serializers.CharField):
-    """A current GB/T 2260 code; an unknown or retired one is a 400 on this field."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 6)
-        kwargs.setdefault("min_length", 6)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data)
-        if region_current(code) is None:
-            raise serializers.ValidationError(_("未知的区划代码。"))
-        return code
-
-
-# --- hotels ------------------------------------------------------------------------------------
-class HotelInputSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=32, label=_("编码"))
-    name = serializers.CharField(max_length=128, label=_("名称"))
-    region_code = RegionCodeField(label=_("所在区划"))
-
-
-class HotelOutputSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    code = serializers.CharField()
-    name = serializers.CharField()
-    region_code = serializers.CharField(source="region_id")
 
 
 # --- tests -------------------------------------------------------------------------------------

@@ -6,7 +6,15 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from health.api.common import IsStaff, object_scoped, organisation_scoped, require_kind, status_payload
+from health.api.common import (
+    IsStaff,
+    OrganisationInput,
+    OrganisationOutput,
+    object_scoped,
+    organisation_scoped,
+    require_kind,
+    status_payload,
+)
 from health.errors import NotAllowed, NotVisible
 from health.models import Organisation
 from health.selectors import user_is_admin
@@ -39,14 +47,14 @@ def _checkin_answer(checkin_pk: int, *, person_id: int) -> dict:
 class HotelCreateApi(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(request=s.HotelInputSerializer, responses={201: s.HotelOutputSerializer}, summary=_("新建酒店（管理员）"))
+    @extend_schema(request=OrganisationInput, responses={201: OrganisationOutput}, summary=_("新建酒店（管理员）"))
     def post(self, request):
         if not user_is_admin(request.user):
             raise NotAllowed()
-        data = s.HotelInputSerializer(data=request.data)
+        data = OrganisationInput(data=request.data)
         data.is_valid(raise_exception=True)
         hotel = services.hotel_create(actor=request.user, **data.validated_data)
-        return Response(s.HotelOutputSerializer(hotel).data, status=status.HTTP_201_CREATED)
+        return Response(OrganisationOutput(hotel).data, status=status.HTTP_201_CREATED)
 
 
 class HotelCheckInsApi(APIView):
