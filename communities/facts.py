@@ -2,16 +2,18 @@
 from collections.abc import Iterator, Sequence
 
 from communities.models import QuarantineRecord
+from health import bulk
 from health.engine import QuarantineFact
 from health.registry import FactSource
 
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, QuarantineFact]]:
     """One query for the whole batch; the community code comes through the join."""
-    rows = QuarantineRecord.objects.filter(person_id__in=person_ids).values_list(
+    ids = bulk.IdArray(person_ids)
+    rows = QuarantineRecord.objects.filter(person_id__any_of=ids).values_list(
         "person_id", "kind", "started_at", "lifted_at", "community__code"
     )
-    for person_id, kind, started_at, lifted_at, community_code in rows:
+    for person_id, kind, started_at, lifted_at, community_code in bulk.rows(rows):
         yield person_id, QuarantineFact(kind, started_at, lifted_at, community=community_code)
 
 

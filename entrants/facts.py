@@ -4,12 +4,14 @@ from collections.abc import Iterator, Sequence
 
 from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_held_by
+from health import bulk
 from health.engine import InboundCaseFact
 from health.registry import FactSource
 
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
-    rows = InboundCase.objects.filter(person_id__in=person_ids).values_list(
+    ids = bulk.IdArray(person_ids)
+    rows = InboundCase.objects.filter(person_id__any_of=ids).values_list(
         "person_id",
         "entered_country_on",
         "quarantine_ended_at",
@@ -17,7 +19,7 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
         "managing_community__code",
         "released_at",
     )
-    for person_id, entered_country_on, quarantine_ended_at, entered_city_on, community, released_at in rows:
+    for person_id, entered_country_on, quarantine_ended_at, entered_city_on, community, released_at in bulk.rows(rows):
         yield (
             person_id,
             InboundCaseFact(

@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
 from django.db import connection as default_connection
+from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, ForeignObject, Lookup
 
 # SQLite: rows per executemany; large enough to amortise, small enough to keep memory flat.
 SQLITE_BATCH = 2000
@@ -108,3 +110,82 @@ def sequence_reserve(table: str, count: int, *, connection: BaseDatabaseWrapper 
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {quoted}")
         (last,) = cursor.fetchone()
         return last + 1
+
+
+class IdArray:
+    """Integer keys for `any_of`, prepared once: not iterable, so the ORM does not walk thousands of values."""
+
+    __slots__ = ("ids", "literal")
+
+    def __init__(self, ids) -> None:
+        self.ids = [int(pk) for pk in ids]
+        self.literal = "{" + ",".join(map(str, self.ids)) + "}"
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class AnyOf(Lookup):
+    """`pk_field__any_of=IdArray(ids)` (or a list of ints): one array parameter on PostgreSQL, IN elsewhere.
+
+    A batch of thousands of ids as one `= ANY('{...}'::bigint[])` costs the client and the server
+    one value to quote and parse instead of thousands of placeholders (the IN list was a third of
+    a batch's time). Integer keys only.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        ids = self.rhs if isinstance(self.rhs, IdArray) else IdArray(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, ids.literal]
+        if not ids.ids:
+            return "1 = 0", list(lhs_params)
+        return f"{lhs} IN ({', '.join(['%s'] * len(ids.ids))})", [*lhs_params, *ids.ids]
+
+
+Field.register_lookup(AnyOf)
+# Foreign keys keep lookups of their own: register there too, so that `person_id__any_of` works.
+ForeignObject.register_lookup(AnyOf)
+
+
+def _fast_loaders():
+    import psycopg
+    from psycopg.pq import Format
+    from psycopg.types.json import JsonbLoader, JsonLoader
+
+    timestamptz = psycopg.postgres.types["timestamptz"].oid
+    return {
+        "timestamptz": psycopg.adapters.get_loader(timestamptz, Format.TEXT),
+        "jsonb": JsonbLoader,
+        "json": JsonLoader,
+    }
+
+
+_LOADERS: dict | None = None
+
+
+def rows(queryset) -> list[tuple]:
+    """The rows of a `values_list` queryset as plain tuples, read at the driver's speed on PostgreSQL.
+
+    Django's per-connection timestamp loader is written in Python (about 5 µs a value) and its
+    JSON columns are parsed a second time per row; for the millions of rows a full recompute
+    reads, the statement compiled by the ORM is run on a cursor with psycopg's own C loaders
+    instead (the session time zone is UTC, as Django sets it, so the values are the same). On
+    other backends the queryset is simply evaluated.
+    """
+    global _LOADERS
+    connection = connections[queryset.db]
+    if not is_postgresql(connection):
+        return list(queryset)
+    if _LOADERS is None:
+        _LOADERS = _fast_loaders()
+    sql, params = queryset.query.sql_with_params()
+    # Django's cursor keeps the query log and the execute wrappers; the loaders are the cursor's own.
+    with connection.cursor() as cursor:
+        for name, loader in _LOADERS.items():
+            cursor.cursor.adapters.register_loader(name, loader)
+        cursor.execute(sql, params)
+        return cursor.cursor.fetchall()

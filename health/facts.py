@@ -3,26 +3,28 @@ from collections.abc import Iterator, Sequence
 
 from django.db.models import Q
 
+from health import bulk
 from health.engine import DeclarationFact, DesignationFact, StayFact
 from health.models import Designation, ItineraryDeclaration, ItineraryStay
 from health.registry import FactSource
 
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
-    designations = Designation.objects.filter(person_id__in=person_ids).values_list(
+    ids = bulk.IdArray(person_ids)
+    designations = Designation.objects.filter(person_id__any_of=ids).values_list(
         "person_id", "kind", "designated_at", "cleared_at"
     )
-    for person_id, kind, designated_at, cleared_at in designations:
+    for person_id, kind, designated_at, cleared_at in bulk.rows(designations):
         yield person_id, DesignationFact(kind, designated_at, cleared_at)
-    stays = ItineraryStay.objects.filter(person_id__in=person_ids).values_list(
+    stays = ItineraryStay.objects.filter(person_id__any_of=ids).values_list(
         "person_id", "region_id", "arrived_at", "left_at"
     )
-    for person_id, region, arrived_at, left_at in stays:
+    for person_id, region, arrived_at, left_at in bulk.rows(stays):
         yield person_id, StayFact(region, arrived_at, left_at)
-    declarations = ItineraryDeclaration.objects.filter(person_id__in=person_ids).values_list(
+    declarations = ItineraryDeclaration.objects.filter(person_id__any_of=ids).values_list(
         "person_id", "declared_at", "region_codes"
     )
-    for person_id, declared_at, region_codes in declarations:
+    for person_id, declared_at, region_codes in bulk.rows(declarations):
         yield person_id, DeclarationFact(declared_at, tuple(region_codes))
 
 

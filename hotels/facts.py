@@ -8,6 +8,7 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from health import bulk
 from health.engine import CheckInFact, NatTestFact
 from health.models import Organisation
 from health.registry import FactSource
@@ -20,8 +21,9 @@ UNKNOWN_REGION = "000000"
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
     """Two queries for the whole batch: the stays (with their hotel's region), then their tests."""
-    stays = list(
-        CheckIn.objects.filter(person_id__in=person_ids).values_list(
+    ids = bulk.IdArray(person_ids)
+    stays = bulk.rows(
+        CheckIn.objects.filter(person_id__any_of=ids).values_list(
             "pk",
             "person_id",
             "hotel__region_id",
@@ -36,10 +38,10 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
     tests: dict[int, list[NatTestFact]] = defaultdict(list)
     # Only tests recorded against a stay reach the engine (R3 and G2 read a check-in's tests);
     # the services always attach one.
-    rows = NucleicAcidTest.objects.filter(person_id__in=person_ids, checkin__isnull=False).values_list(
+    rows = NucleicAcidTest.objects.filter(person_id__any_of=ids, checkin__isnull=False).values_list(
         "checkin_id", "sampled_at", "result", "source"
     )
-    for checkin_id, sampled_at, result, source in rows.order_by("sampled_at", "pk"):
+    for checkin_id, sampled_at, result, source in bulk.rows(rows.order_by("sampled_at", "pk")):
         tests[checkin_id].append(NatTestFact(sampled_at, result, source))
     for pk, person_id, hotel_region, checked_in_at, origin_region, accepted, checked_out_at in stays:
         yield person_id, CheckInFact(

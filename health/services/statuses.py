@@ -162,7 +162,10 @@ def _recompute_batch(
 ) -> RecomputeResult:
     # The inputs version is read before the facts: facts are at least that new (read committed).
     if versions is None:
-        versions = dict(HealthStatus.objects.filter(person_id__in=person_ids).values_list("person_id", "inputs_version"))
+        ids = bulk.IdArray(person_ids)
+        versions = dict(
+            bulk.rows(HealthStatus.objects.filter(person_id__any_of=ids).values_list("person_id", "inputs_version"))
+        )
     facts = registry.facts_for(list(versions))
     decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
     return _statuses_write(decisions, versions, now=now, cause=cause)
@@ -217,7 +220,7 @@ def _statuses_write(
         return result
     locked = (
         HealthStatus.objects.select_for_update()
-        .filter(person_id__in=list(decisions))
+        .filter(person_id__any_of=bulk.IdArray(decisions))
         .order_by("person_id")  # one lock order for every batch: no deadlock between two writers
         .values_list(*_LOCKED_COLUMNS)
     )
@@ -235,7 +238,7 @@ def _statuses_write(
         inputs_version,
         dirty,
         dirty_cause,
-    ) in locked:
+    ) in bulk.rows(locked):
         version = versions[person_id]
         if computed_version > version or (
             computed_version == version and computed_at is not None and computed_at > now
