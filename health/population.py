@@ -1,6 +1,6 @@
 """A synthetic city for demos and benchmarks: persons with every kind of record, written in bulk.
 
-Deterministic: person number `n` of a seed always has the same name and ID number
+Deterministic: generated person number `n` always has the same name and ID number
 (`person_identity`), so a benchmark can query persons it did not keep. The ID numbers are
 valid (GB 11643 check character) but synthetic, and like every other ID number only their
 keyed digest and masked form are stored. Records are written with COPY (PostgreSQL) or batched
@@ -31,9 +31,9 @@ from health.models import (
     RiskArea,
 )
 
-# Persons per seed: seeds get disjoint blocks of ID numbers, so two runs never collide.
-PERSONS_PER_SEED = 20_000_000
-MAX_SEED = 19
+# Generated persons are numbered across runs (a rerun adds persons after the last one): the ID
+# number's serial holds the number's hundredth and its 25,000-day birth-date cycle.
+MAX_PERSONS = 25_000_000
 CHUNK = 50_000
 
 BEIJING_DISTRICTS = [
@@ -53,16 +53,39 @@ RISK_AREAS = [  # (region, level, started days ago, ended days ago or None)
 ]
 
 
-def person_identity(number: int, *, seed: int = 0) -> tuple[str, str]:
-    """(name, ID number) of person `number` of a seed: the same on every run."""
-    index = seed * PERSONS_PER_SEED + number
-    region = BEIJING_DISTRICTS[index % len(BEIJING_DISTRICTS)]
-    rest = index // len(BEIJING_DISTRICTS)
+# A home district per hundredth of the population: 朝阳 (110105) holds a tenth of it, as a large
+# district does, so that one district's risk designation reaches about 100,000 persons of a million.
+# Birthplace codes valid for every birth year drawn (1950-2018): the districts that existed then.
+_OTHER_DISTRICTS = ["110101", "110102", "110106", "110107", "110108", "110109"]
+_HOME_BY_BUCKET = ["110105"] * 10 + [_OTHER_DISTRICTS[i % len(_OTHER_DISTRICTS)] for i in range(90)]
+
+
+def person_identity(number: int) -> tuple[str, str]:
+    """(name, ID number) of generated person `number`: the same on every run, unique up to MAX_PERSONS."""
+    bucket, rest = number % 100, number // 100
     born = date(1950, 1, 1) + timedelta(days=rest % 25_000)
-    serial = rest // 25_000
-    body = f"{region}{born:%Y%m%d}{serial:03d}"
-    name = SURNAMES[index % len(SURNAMES)] + GIVEN[(index // 7) % len(GIVEN)] + GIVEN[(index // 131) % len(GIVEN)]
+    serial = bucket * 10 + rest // 25_000
+    body = f"{_HOME_BY_BUCKET[bucket]}{born:%Y%m%d}{serial:03d}"
+    name = SURNAMES[number % len(SURNAMES)] + GIVEN[(number // 7) % len(GIVEN)] + GIVEN[(number // 131) % len(GIVEN)]
     return name, body + ric.calc_check_digit(body + "0")
+
+
+def persons_generated() -> int:
+    """How many generated persons exist (numbers 0..k-1 are written in order: found by bisection)."""
+    def exists(number: int) -> bool:
+        return Person.objects.filter(id_digest=id_number_digest(person_identity(number)[1])).exists()
+
+    if not exists(0):
+        return 0
+    low, high = 1, MAX_PERSONS
+    done = 1
+    while low <= high:
+        middle = (low + high) // 2
+        if exists(middle - 1):
+            done, low = middle, middle + 1
+        else:
+            high = middle - 1
+    return done
 
 
 @dataclass
@@ -132,37 +155,29 @@ def population_generate(
     compute: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Counts:
-    """Write `persons` synthetic persons with their records; then compute their statuses (unless compute=False)."""
-    if not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"seed must be between 0 and {MAX_SEED}")
-    if persons > PERSONS_PER_SEED:
-        raise ValueError(f"at most {PERSONS_PER_SEED} persons per seed")
+    """Add `persons` synthetic persons with their records; then compute their statuses (unless compute=False).
+
+    The seed drives the records drawn for them; the persons themselves are numbered after those
+    already generated, so that runs add up and never collide.
+    """
     now = now or timezone.now()
     say = progress or (lambda _message: None)
+    done = persons_generated()
+    if done + persons > MAX_PERSONS:
+        raise ValueError(f"at most {MAX_PERSONS} generated persons")
     counts = Counts()
-    organisations = _organisations(persons)
+    organisations = _organisations(done + persons)
     counts.risk_areas = _risk_areas(now, organisations[Organisation.Kind.HEALTH][0])
-    # The persons of this seed already written (a rerun continues where the last one stopped).
-    done = 0
-    digest = id_number_digest(person_identity(0, seed=seed)[1])
-    if Person.objects.filter(id_digest=digest).exists():
-        low, high = 1, persons
-        while low <= high:  # the generator writes numbers 0..k-1: find k by bisection
-            middle = (low + high) // 2
-            if Person.objects.filter(id_digest=id_number_digest(person_identity(middle - 1, seed=seed)[1])).exists():
-                done, low = middle, middle + 1
-            else:
-                high = middle - 1
     rng = random.Random(seed * 1_000_003 + done)
     first_new_id = None
-    for start in range(done, persons, CHUNK):
-        stop = min(persons, start + CHUNK)
+    for start in range(done, done + persons, CHUNK):
+        stop = min(done + persons, start + CHUNK)
         with transaction.atomic():
             first_id = bulk.sequence_reserve(Person._meta.db_table, stop - start)
             if first_new_id is None:
                 first_new_id = first_id
-            _chunk_write(start, stop, first_id, seed=seed, now=now, rng=rng, organisations=organisations, counts=counts)
-        say(f"{stop} / {persons} persons written")
+            _chunk_write(start, stop, first_id, now=now, rng=rng, organisations=organisations, counts=counts)
+        say(f"{stop - done} / {persons} persons written")
     if compute and first_new_id is not None:
         from health.services.statuses import person_id_chunks, policy_current, risk_areas_current, statuses_recompute
 
@@ -182,7 +197,6 @@ def _chunk_write(
     stop: int,
     first_id: int,
     *,
-    seed: int,
     now: datetime,
     rng: random.Random,
     organisations: dict[str, list[int]],
@@ -199,7 +213,7 @@ def _chunk_write(
     today = now.astimezone(timezone.get_fixed_timezone(480)).date()
     for number in range(start, stop):
         person_id = first_id + (number - start)
-        name, id_number = person_identity(number, seed=seed)
+        name, id_number = person_identity(number)
         home = id_number[:6]
         people.append((person_id, name, id_number_digest(id_number), id_number_mask(id_number), now))
         statuses.append((person_id, "popup", "[]", False, True, "generated", 1, 0))

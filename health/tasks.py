@@ -33,3 +33,19 @@ def statuses_sweep() -> dict:
 def statuses_recompute_all_task(cause: str = "policy_change") -> int:
     """Everyone dirty, in chunks (after a policy change); the chunks are recomputed by other tasks."""
     return statuses.statuses_recompute_all(cause=cause)
+
+
+@shared_task(name="health.tasks.statuses_recompute_range_task", **RETRY)
+def statuses_recompute_range_task(first_id: int, last_id: int, cause: str = "") -> dict:
+    """Recompute an id range (a full run's share); idempotent like every recompute. Reports its peak memory."""
+    import resource
+
+    result = statuses.statuses_recompute_range(first_id, last_id, cause=cause)
+    return {
+        "evaluated": result.evaluated,
+        "written": result.written,
+        "changed": result.changed,
+        "skipped_newer": result.skipped_newer,
+        # ru_maxrss is in KiB on Linux: the process's peak resident memory so far.
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }

@@ -464,3 +464,76 @@ def person_id_chunks(*, chunk_size: int, dirty: bool | None = None, due_at: date
             return
         yield ids
         last = ids[-1]
+
+
+# --- full recomputation in keyset ranges (parallel across workers) -----------------------------
+def person_id_ranges(*, size: int) -> Iterator[tuple[int, int]]:
+    """[first, last] person-id ranges of `size` persons each, in order, found by an index-only walk.
+
+    A range, not a list, is what a task carries: a million persons become a hundred small
+    messages, and each worker reads its own ids.
+    """
+    last = 0
+    rows = HealthStatus.objects.order_by("person_id").values_list("person_id", flat=True)
+    while True:
+        first = rows.filter(person_id__gt=last).first()
+        if first is None:
+            return
+        end = list(rows.filter(person_id__gte=first)[size - 1 : size])
+        if not end:
+            last_id = rows.filter(person_id__gte=first).last()
+            yield first, last_id
+            return
+        yield first, end[0]
+        last = end[0]
+
+
+def statuses_recompute_range(
+    first_id: int,
+    last_id: int,
+    *,
+    now: datetime | None = None,
+    cause: str = "",
+    batch_size: int | None = None,
+    policy: Policy | None = None,
+    risk_areas: RiskAreas | None = None,
+) -> RecomputeResult:
+    """Recompute every person with first_id <= id <= last_id, in keyset batches (memory bounded).
+
+    Each batch reads its ids with their inputs versions in one query, then loads, evaluates and
+    writes like `statuses_recompute`; each batch is its own transaction.
+    """
+    now = now or timezone.now()
+    policy = policy or policy_current()
+    risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
+    size = batch_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
+    result = RecomputeResult()
+    last = first_id - 1
+    while last < last_id:
+        versions = dict(
+            bulk.rows(
+                HealthStatus.objects.filter(person_id__gt=last, person_id__lte=last_id)
+                .order_by("person_id")
+                .values_list("person_id", "inputs_version")[:size]
+            )
+        )
+        if not versions:
+            break
+        batch = list(versions)
+        result.add(
+            _recompute_batch(batch, now=now, cause=cause, policy=policy, risk_areas=risk_areas, versions=versions)
+        )
+        last = batch[-1]
+    return result
+
+
+def statuses_enqueue_ranges(ranges: Iterable[tuple[int, int]], *, cause: str = "") -> int:
+    """Send one task per id range (after a policy change, or an operator's full run); the number sent."""
+    from health.tasks import statuses_recompute_range_task
+
+    queue = getattr(settings, "STATUS_RECOMPUTE_QUEUE", "") or None
+    sent = 0
+    for first, last in ranges:
+        statuses_recompute_range_task.apply_async((first, last, cause), queue=queue)
+        sent += 1
+    return sent

@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from health.population import MAX_SEED, population_generate
+from health.population import population_generate
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--persons", type=int, required=True, help="number of persons")
-        parser.add_argument("--seed", type=int, default=0, help=f"0..{MAX_SEED}: each seed has its own persons")
+        parser.add_argument("--seed", type=int, default=0, help="drives the records drawn (default 0)")
         parser.add_argument("--no-compute", action="store_true", help="leave the statuses to the workers / the sweep")
 
     def handle(self, *args, **options):
