@@ -140,3 +140,35 @@ def test_a_worker_of_another_community_cannot_open_the_record(page, shot):
     # and the record is untouched
     record.refresh_from_db()
     assert record.lifted_at is None
+
+
+def test_the_health_authority_s_home_page_shows_the_chart_and_switches_to_english(page, shot):
+    # given a health officer, and a resident whose status changed today
+    from health.models import Organisation
+
+    health = Organisation.objects.get(kind=Organisation.Kind.HEALTH, code=Organisation.Kind.HEALTH)
+    factories.staff("health-officer", organisation=health)
+    community = community_create(code="XFL", name="幸福里社区", region_code="110105")
+    quarantine_register(
+        actor=None,
+        community=community,
+        person_name="赵强",
+        id_number=factories.id_number(),
+        kind=QuarantineRecord.Kind.CENTRALIZED,
+        started_at=timezone.now() - timedelta(days=1),
+    )
+    # when the officer logs in
+    login(page, "health-officer")
+    # then the 14-day chart is drawn (one bar segment for today's 集中观察) with the feeds' freshness
+    assert page.locator("#status-chart svg rect").count() == 1
+    assert "从未收到" in page.locator("#feed-freshness").inner_text()
+    shot("overview-01-home-zh")
+    # when they switch the language to English
+    page.select_option("#language-select", "en")
+    page.wait_for_selector("text=Health Kit administration")
+    shot("overview-02-home-en")
+    # then the page reads English, and stays English on the next page
+    assert "People by status over the last 14 days" in page.locator("#status-chart").inner_text()
+    page.goto("/admin/health/statuscorrectionrequest/")
+    assert "Status correction requests" in page.content()
+    shot("overview-03-list-en")
