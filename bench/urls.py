@@ -1,0 +1,10 @@
+"""The product's routes plus the baselines of the lookup benchmark under /bench/."""
+from django.urls import include, path
+
+from bench import views
+
+urlpatterns = [
+    path("bench/minimal-status/", views.minimal_status, name="bench-minimal-status"),
+    path("bench/hello/", views.hello, name="bench-hello"),
+    path("", include("config.urls")),
+]
