@@ -1,0 +1,150 @@
+"""Public status queries under gunicorn against PostgreSQL, driven by wrk on loopback for a bounded time.
+
+Figure: requests per second of the real endpoint (POST /api/v1/status/query/: validation,
+throttling on Redis, middleware, the fresh-status read). Baseline, same server and config, same
+run: a hand-written view doing only the irreducible work (hash the ID number, one indexed select,
+JSON). A bare JSON view is measured too, for the server's own ceiling.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.common import PYTHON, ROOT, child, child_env, database_ensure, emit, population_ensure, say
+
+PORT = 8765
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per measured endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--identities", type=int, default=20_000, help="distinct persons queried")
+
+
+def _script(identities: int, persons: int) -> Path:
+    from health.population import person_identity
+
+    numbers = random.Random(3).sample(range(persons), min(identities, persons))
+    bodies = [json.dumps(dict(zip(("name", "id_number"), person_identity(n), strict=True)), ensure_ascii=False) for n in numbers]
+    lua = ROOT / "var" / "bench-lookup.lua"
+    lua.parent.mkdir(exist_ok=True)
+    quoted = ",\n".join("[==[" + body + "]==]" for body in bodies)
+    lua.write_text(
+        "local bodies = {\n" + quoted + "\n}\n"
+        "local n = #bodies\nlocal i = 0\n"
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        "function setup(thread) thread:set('offset', math.random(n)) end\n"
+        "function init(args) i = tonumber(offset) or 0 end\n"
+        "request = function()\n  i = (i % n) + 1\n  return wrk.format(nil, nil, nil, bodies[i])\nend\n",
+        encoding="utf-8",
+    )
+    return lua
+
+
+def _wrk(path: str, script: Path, options: dict, duration: int) -> dict:
+    output = subprocess.run(
+        [
+            "wrk", f"-t{options['threads']}", f"-c{options['connections']}", f"-d{duration}s", "--latency",
+            "--timeout", "5s", "-s", str(script), f"http://127.0.0.1:{PORT}{path}",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+    def ms(label: str) -> float:
+        match = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)\b", output)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors:.*", output)
+    return {
+        "rps": round(rps),
+        "p50_ms": round(ms("50"), 2),
+        "p99_ms": round(ms("99"), 2),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(0) if socket_errors else "",
+    }
+
+
+def _queries_per_request(identity: tuple[str, str]) -> int:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    body = {"name": identity[0], "id_number": identity[1]}
+    client.post("/api/v1/status/query/", body, content_type="application/json")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/status/query/", body, content_type="application/json")
+    assert response.status_code == 200, response.status_code
+    return len(queries)
+
+
+def run(options: dict) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed on loopback: apt-get install -y wrk")
+    from health.population import person_identity
+
+    database_ensure()
+    total = population_ensure(options["persons"])
+    script = _script(options["identities"], min(total, options["persons"]))
+    queries = _queries_per_request(person_identity(0))
+    env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}")
+    gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+    with child(gunicorn, name="gunicorn", env=env):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{PORT}/bench/hello/", data=b"{}"), timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start (see var/bench-gunicorn.log)") from None
+                time.sleep(0.3)
+        say("warming up")
+        _wrk("/api/v1/status/query/", script, options, 3)
+        _wrk("/bench/minimal-status/", script, options, 3)
+        # Interleaved, so that the machine's other load weighs on both alike.
+        half = max(1, options["duration"] // 2)
+        minimal_a = _wrk("/bench/minimal-status/", script, options, half)
+        real_a = _wrk("/api/v1/status/query/", script, options, half)
+        real_b = _wrk("/api/v1/status/query/", script, options, half)
+        minimal_b = _wrk("/bench/minimal-status/", script, options, half)
+        bare = _wrk("/bench/hello/", script, options, max(3, half // 2))
+    real = {"rps": (real_a["rps"] + real_b["rps"]) // 2, "p99_ms": max(real_a["p99_ms"], real_b["p99_ms"]),
+            "p50_ms": (real_a["p50_ms"] + real_b["p50_ms"]) / 2, "non_2xx": real_a["non_2xx"] + real_b["non_2xx"]}  # fmt: skip
+    minimal = {"rps": (minimal_a["rps"] + minimal_b["rps"]) // 2, "p99_ms": max(minimal_a["p99_ms"], minimal_b["p99_ms"]),
+               "non_2xx": minimal_a["non_2xx"] + minimal_b["non_2xx"]}  # fmt: skip
+    ratio = real["rps"] / minimal["rps"]
+    emit(
+        {
+            "benchmark": "lookup",
+            "figure": real["rps"],
+            "unit": "requests/s",
+            "baseline": minimal["rps"],
+            "ratio": round(ratio, 3),
+            "ratio_means": "real endpoint / minimal view, requests per second",
+            "target": "ratio >= 0.8; p99 < 20 ms at 8 connections",
+            "p50_ms": round(real["p50_ms"], 2),
+            "p99_ms": real["p99_ms"],
+            "baseline_p99_ms": minimal["p99_ms"],
+            "bare_json_rps": bare["rps"],
+            "non_2xx": real["non_2xx"] + minimal["non_2xx"],
+            "queries_per_request": queries,
+            "statuses": total,
+            "connections": options["connections"],
+            "met": ratio >= 0.8 and real["p99_ms"] < 20,
+        }
+    )

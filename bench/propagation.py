@@ -1,0 +1,160 @@
+"""A record change through the API until the status query shows it: gunicorn, Redis, one Celery worker.
+
+Figure: p99 of the time from sending a designation (POST /api/v1/designations/, a health
+department's token) to the first public status query (POST /api/v1/status/query/) that answers
+集中观察. Also measured: the time until the worker itself has stored the new status (polled in the
+database, no query in between), the path a status takes when nobody asks. Baseline, same run:
+a bare Celery round trip through Redis (a no-op task and its result).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from datetime import timedelta
+
+from bench.common import (
+    PYTHON,
+    celery_worker,
+    child,
+    child_env,
+    database_ensure,
+    emit,
+    percentile,
+    population_ensure,
+    queue_purge,
+    say,
+)
+
+PORT = 8766
+QUEUE = "bench-propagation"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--persons", type=int, default=100_000, help="population to pick persons from")
+    parser.add_argument("--samples", type=int, default=200, help="changes measured on each path")
+
+
+def _post(path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Token {token}"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PORT}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _token() -> str:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    call_command("create_staff", "bench-health", "--password", "bench-Only-Secret-42", "--department", "health")
+    user = get_user_model().objects.get(username="bench-health")
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def _candidates(count: int, persons: int) -> list[tuple[str, str, int]]:
+    """Persons whose status is not 集中观察 yet (a designation must change it), with their ID numbers."""
+    from health.identity import id_number_digest
+    from health.models import HealthStatus, Person
+    from health.population import person_identity
+
+    chosen = []
+    for number in random.Random(time.time_ns()).sample(range(persons), min(persons, count * 4)):
+        name, id_number = person_identity(number)
+        person = Person.objects.filter(id_digest=id_number_digest(id_number)).first()
+        if person is None:
+            continue
+        if HealthStatus.objects.filter(person=person).exclude(status="centralized_observation").exists():
+            chosen.append((name, id_number, person.pk))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def run(options: dict) -> None:
+    from django.conf import settings
+    from django.utils import timezone
+
+    from bench.tasks import noop
+    from health.models import HealthStatus
+
+    database_ensure()
+    total = population_ensure(options["persons"])
+    token = _token()
+    samples = options["samples"]
+    people = _candidates(2 * samples, min(total, options["persons"]))
+    settings.STATUS_RECOMPUTE_QUEUE = QUEUE
+    queue_purge(QUEUE)
+    env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}", STATUS_RECOMPUTE_QUEUE=QUEUE)
+    gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
+    with child(gunicorn, name="gunicorn-propagation", env=env), celery_worker(concurrency=1, queue=f"{QUEUE},celery"):
+        from bench.common import workers_wait
+
+        workers_wait(1)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                _post("/api/v1/status/query/", {"name": "x", "id_number": "x"})
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.3)
+        round_trips = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            noop.apply_async(queue=QUEUE).get(timeout=10)
+            round_trips.append(time.perf_counter() - started)
+
+        def designate(name: str, id_number: str) -> float:
+            started = time.perf_counter()
+            _post(
+                "/api/v1/designations/",
+                {
+                    "person": {"name": name, "id_number": id_number},
+                    "kind": "close_contact",
+                    "designated_at": (timezone.now() - timedelta(minutes=1)).isoformat(),
+                },
+                token,
+            )
+            return started
+
+        query_shows, worker_stores = [], []
+        for name, id_number, _person in people[:samples]:
+            started = designate(name, id_number)
+            while _post("/api/v1/status/query/", {"name": name, "id_number": id_number})["status"] != "centralized_observation":
+                pass
+            query_shows.append(time.perf_counter() - started)
+        for name, id_number, person_id in people[samples:]:
+            started = designate(name, id_number)
+            row = HealthStatus.objects.filter(person_id=person_id)
+            while not row.filter(dirty=False, status="centralized_observation").exists():
+                time.sleep(0.001)
+            worker_stores.append(time.perf_counter() - started)
+    figure = percentile(query_shows, 0.99) * 1000
+    baseline = percentile(round_trips, 0.50) * 1000
+    say(f"query shows it: p50 {percentile(query_shows, 0.5) * 1000:.1f} ms, p99 {figure:.1f} ms")
+    emit(
+        {
+            "benchmark": "propagation",
+            "figure": round(figure, 1),
+            "unit": "ms (p99, API change -> status query shows it)",
+            "baseline": round(baseline, 2),
+            "ratio": round(figure / baseline, 1),
+            "ratio_means": "figure / a bare Celery round trip through Redis (p50)",
+            "target": "p99 < 100 ms",
+            "query_p50_ms": round(percentile(query_shows, 0.5) * 1000, 1),
+            "worker_p50_ms": round(percentile(worker_stores, 0.5) * 1000, 1),
+            "worker_p99_ms": round(percentile(worker_stores, 0.99) * 1000, 1),
+            "celery_round_trip_p99_ms": round(percentile(round_trips, 0.99) * 1000, 2),
+            "samples": len(query_shows),
+            "met": figure < 100,
+        }
+    )
