@@ -49,3 +49,12 @@ def statuses_recompute_range_task(first_id: int, last_id: int, cause: str = "") 
         # ru_maxrss is in KiB on Linux: the process's peak resident memory so far.
         "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
+
+
+@shared_task(name="health.tasks.itinerary_purge", **RETRY)
+def itinerary_purge() -> int:
+    """Periodic (beat, daily): delete itinerary stays past the window plus a margin, in small batches."""
+    from health.purge import stays_purge
+
+    # Bounded per run, so that one task never runs for long; the next run continues.
+    return stays_purge(limit=2_000_000)
