@@ -166,9 +166,38 @@ def risks(draw, places: tuple[str, ...] = ()) -> RiskFact:
 KINDS = ("designations", "quarantines", "checkins", "inbound_cases", "stays", "declarations")
 
 
+JJJ_REGIONS = tuple(code for code in REGIONS if code[:2] in ("11", "12", "13"))
+past_offsets = st.one_of(
+    st.sampled_from([offset for offset in SPECIAL_OFFSETS if -14 * DAY - HOUR < offset < timedelta(0)]),
+    st.integers(min_value=-14 * 24 * 60, max_value=-1).map(lambda minutes: timedelta(minutes=minutes)),
+)
+
+
+@st.composite
+def itinerary_stays(draw) -> StayFact:
+    """A stay in JJJ that began within the window: the material of a verified itinerary."""
+    at = NOW + draw(past_offsets)
+    left = None if draw(st.integers(0, 3)) == 0 else at + draw(durations)
+    return StayFact(draw(st.sampled_from(JJJ_REGIONS)), at, left)
+
+
 @st.composite
 def persons(draw) -> PersonFacts:
     """A few kinds of facts at a time, so that each rule and each boundary gets to decide now and then."""
+    if draw(st.integers(0, 2)) == 0:
+        # A plausible itinerary, declared after it, perhaps with one other kind of fact: the risk
+        # areas, the window and the 4 h length then decide.
+        person_stays = tuple(draw(st.lists(itinerary_stays(), min_size=1, max_size=3)))
+        declared_at = max(stay.arrived_at for stay in person_stays) + draw(durations)
+        declaration = DeclarationFact(min(declared_at, NOW), tuple(stay.region for stay in person_stays))
+        other = draw(st.sampled_from(KINDS[:4] + ("nothing",)))
+        facts = PersonFacts(stays=person_stays, declarations=(declaration,))
+        if other == "nothing":
+            return facts
+        strategy = {"designations": designations, "quarantines": quarantines, "checkins": checkins}.get(
+            other, inbound_cases
+        )
+        return replace(facts, **{other: (draw(strategy()),)})
     kinds = draw(st.sets(st.sampled_from(KINDS), max_size=4))
     if draw(st.booleans()):
         kinds |= {"stays", "declarations"}  # an itinerary to verify, alone or with other facts
@@ -350,25 +379,30 @@ def probe_instants(facts: PersonFacts, risk_list) -> set[datetime]:
 @SETTINGS
 @given(scenario=scenarios(), rng=st.randoms(use_true_random=False))
 def test_decision_holds_until_valid_until(scenario, rng):
-    # given a decision at now
+    # given a person decided at NOW, at random instants, and at every instant where a change could
+    # happen (a sweep recomputes exactly at a valid_until, which is one of them), and one tick
+    # before each of those decisions' valid_until
     facts, risk_list = scenario
-    decision = decide(facts, risk_list)
-    horizon = decision.valid_until or NOW + timedelta(days=60)
-    span = (horizon - NOW) // timedelta(microseconds=1)
-    later = {NOW + timedelta(microseconds=rng.randrange(span)) for _ in range(3)}
-    later.add(horizon - timedelta(microseconds=1))
-    later |= {moment for moment in probe_instants(facts, risk_list) if NOW <= moment < horizon}
+    instants = probe_instants(facts, risk_list) | {NOW}
+    instants |= {NOW + timedelta(microseconds=rng.randrange(60 * 24 * 3600 * 10**6)) for _ in range(3)}
+    valid_untils = {decide(facts, risk_list, now=t).valid_until for t in instants}
+    instants |= {moment - timedelta(microseconds=1) for moment in valid_untils if moment is not None}
+    clocks = sorted(instants)
+    decisions = [decide(facts, risk_list, now=clock) for clock in clocks]
 
-    # when the same facts are decided at instants in [now, valid_until), where any change would show
-    for moment in sorted(later):
-        again = decide(facts, risk_list, now=moment)
-
-        # then nothing has changed: the status was not stale at any of them
-        assert (again.status, again.reasons, again.review_flags) == (
-            decision.status,
-            decision.reasons,
-            decision.review_flags,
-        ), moment
+    # when the decision at each clock is compared with the decisions at the later clocks
+    for index, (clock, decision) in enumerate(zip(clocks, decisions, strict=True)):
+        horizon = decision.valid_until
+        assert horizon is None or horizon > clock
+        for later, again in zip(clocks[index + 1 :], decisions[index + 1 :], strict=True):
+            if horizon is not None and later >= horizon:
+                break
+            # then nothing changes before valid_until: no decision is ever stale
+            assert (again.status, again.reasons, again.review_flags) == (
+                decision.status,
+                decision.reasons,
+                decision.review_flags,
+            ), (clock, later)
 
 
 @SETTINGS
