@@ -186,6 +186,7 @@ def stays_validate(path: Path, feed_format: str) -> list[StayRow]:
     numbers: dict[str, tuple[str, str, str] | str] = {}  # raw -> (number, digest, masked), or an error message
     rejected: dict[int, dict[str, list[str]]] = {}
     valid: list[StayRow] = []
+    first_name: dict[str, tuple[int, str]] = {}  # digest -> the first line and name it came with
     for line, row in rows_read(path, feed_format, STAY_COLUMNS):
         if isinstance(row, str):
             rejected[line] = {"non_field_errors": [row]}
@@ -208,6 +209,11 @@ def stays_validate(path: Path, feed_format: str) -> list[StayRow]:
                 numbers[raw] = known
         if isinstance(known, str):
             errors["id_number"] = [known]
+        elif name and len(name) <= 64:
+            # Names are compared on every row with a valid number, whatever else is wrong with it.
+            seen = first_name.setdefault(known[1], (line, name))
+            if seen[1] != name:
+                errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": seen[0]})]
         region = row.get("city_code")
         if region not in regions:
             errors["city_code"] = [str(UNKNOWN_REGION if region else REQUIRED)]
@@ -228,11 +234,6 @@ def stays_validate(path: Path, feed_format: str) -> list[StayRow]:
             rejected[line] = errors
             continue
         valid.append(StayRow(line, name, known[0], known[1], known[2], region, arrived_at, left_at))
-    first_name: dict[str, tuple[int, str]] = {}
-    for row in valid:
-        seen = first_name.setdefault(row.digest, (row.line, row.name))
-        if seen[1] != row.name:
-            rejected.setdefault(row.line, {}).setdefault("name", []).append(str(OTHER_NAME_IN_FILE % {"line": seen[0]}))
     if rejected:
         raise _rejection(rejected)
     if not valid:

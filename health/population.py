@@ -244,7 +244,9 @@ def _chunk_write(
             declared = sorted(cities) if rng.random() > 0.05 else ["110000"]
             declarations.append((person_id, now - rng.randint(0, 48) * hours, json.dumps(declared)))
         # Records of the communities, hotels, border and health authority for a few.
-        if rng.random() < 0.005:
+        # The first persons of every chunk have one record of each kind: a small city has them all.
+        forced = number - start
+        if forced == 1 or rng.random() < 0.005:
             started = now - rng.randint(1, 20) * days
             lifted = started + rng.randint(1, 14) * days if rng.random() < 0.4 else None
             quarantines.append(
@@ -259,7 +261,7 @@ def _chunk_write(
                     now,
                 )
             )
-        if rng.random() < 0.01:
+        if forced == 2 or rng.random() < 0.01:
             checked_in = now - rng.randint(0, 120) * hours
             out = checked_in + rng.randint(6, 72) * hours if rng.random() < 0.5 else None
             checkins.append(
@@ -280,7 +282,7 @@ def _chunk_write(
                 tests.append((person_id, len(checkins) - 1, checked_in + hours, "negative", "hotel"))
             else:
                 tests.append((person_id, len(checkins) - 1, checked_in + hours, "positive", "hotel"))
-        if rng.random() < 0.003:
+        if forced == 3 or rng.random() < 0.003:
             entered = (now - rng.randint(1, 40) * days).astimezone(timezone.get_fixed_timezone(480)).date()
             ended_at = datetime.combine(entered + timedelta(days=14), datetime.min.time(), tzinfo=timezone.get_fixed_timezone(480)) + 10 * hours
             ended = ended_at if ended_at <= now else None
@@ -306,7 +308,7 @@ def _chunk_write(
                     now,
                 )
             )
-        if rng.random() < 0.0005:
+        if forced == 4 or rng.random() < 0.0005:
             designated = now - rng.randint(1, 10) * days
             cleared = designated + rng.randint(3, 14) * days if rng.random() < 0.3 else None
             designations.append(

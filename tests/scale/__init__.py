@@ -1,0 +1,1 @@
+"""Scale: bounded queries per batch, the generator, bulk feeds, the purge."""
