@@ -10,7 +10,7 @@ from health.registry import FactSource
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, QuarantineFact]]:
     """One query for the whole batch; the community code comes through the join."""
     ids = bulk.IdArray(person_ids)
-    rows = QuarantineRecord.objects.filter(person_id__any_of=ids).values_list(
+    rows = QuarantineRecord.objects.filter(person_id__any_of=ids).order_by().values_list(
         "person_id", "kind", "started_at", "lifted_at", "community__code"
     )
     for person_id, kind, started_at, lifted_at, community_code in bulk.rows(rows):

@@ -11,7 +11,7 @@ from health.registry import FactSource
 
 def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
     ids = bulk.IdArray(person_ids)
-    rows = InboundCase.objects.filter(person_id__any_of=ids).values_list(
+    rows = InboundCase.objects.filter(person_id__any_of=ids).order_by().values_list(
         "person_id",
         "entered_country_on",
         "quarantine_ended_at",

@@ -147,6 +147,13 @@ def _risk_areas(now: datetime, health_id: int) -> int:
     return created
 
 
+_TABLES = (
+    "health_person", "health_healthstatus", "health_itinerarystay", "health_itinerarydeclaration",
+    "health_designation", "communities_quarantinerecord", "hotels_checkin", "hotels_nucleicacidtest",
+    "entrants_inboundcase",
+)  # fmt: skip
+
+
 def population_generate(
     *,
     persons: int,
@@ -178,6 +185,13 @@ def population_generate(
                 first_new_id = first_id
             _chunk_write(start, stop, first_id, now=now, rng=rng, organisations=organisations, counts=counts)
         say(f"{stop - done} / {persons} persons written")
+    if bulk.is_postgresql():
+        # Fresh statistics for the tables just filled: the planner must see a million rows, not none.
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            for table in _TABLES:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
     if compute and first_new_id is not None:
         from health.services.statuses import person_id_chunks, policy_current, risk_areas_current, statuses_recompute
 

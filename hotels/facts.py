@@ -23,7 +23,7 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
     """Two queries for the whole batch: the stays (with their hotel's region), then their tests."""
     ids = bulk.IdArray(person_ids)
     stays = bulk.rows(
-        CheckIn.objects.filter(person_id__any_of=ids).values_list(
+        CheckIn.objects.filter(person_id__any_of=ids).order_by().values_list(
             "pk",
             "person_id",
             "hotel__region_id",
