@@ -68,7 +68,12 @@ DECLARATIONS_SHOWN = 5
 
 def reason_sentence(code: str) -> str:
     sentence = REASON_SENTENCES.get(code)
-    return str(sentence) if sentence is not None else code
+    if sentence is not None:
+        return str(sentence)
+    if code.startswith("designation_"):
+        # The engine names a kind it does not know rather than drop it; say so plainly.
+        return str(_("卫健部门的认定（%(kind)s），尚未解除")) % {"kind": code.removeprefix("designation_")}
+    return code
 
 
 def rule_sentence(rule: str, *, window_days: int = 14, inbound_days: int = 28) -> str:

@@ -238,6 +238,10 @@ class ItineraryDeclaration(models.Model):
         return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
 
 
+def default_eligible_provinces() -> list[str]:
+    return ["11", "12", "13"]
+
+
 class Policy(models.Model):
     """A version of the rules' parameters; the highest version is in force."""
 
@@ -247,7 +251,7 @@ class Policy(models.Model):
     nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7)
     inbound_observation_days = models.PositiveSmallIntegerField(_("入境观察天数"), default=28)
     inbound_arrival_grace_days = models.PositiveSmallIntegerField(_("解除集中隔离后进京宽限天数"), default=1)
-    eligible_provinces = models.JSONField(_("可通行省份"), default=list)
+    eligible_provinces = models.JSONField(_("可通行省份"), default=default_eligible_provinces)
     home_region = models.CharField(_("本地区划"), max_length=6, default="110000")
     comment = models.CharField(_("说明"), max_length=255, blank=True)
     created_by = models.ForeignKey(

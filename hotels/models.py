@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -90,7 +91,7 @@ class CheckIn(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} @ {self.hotel_id} {self.checked_in_at:%Y-%m-%d %H:%M}"
+        return f"{self.person} @ {self.hotel.name} {timezone.localtime(self.checked_in_at):%Y-%m-%d %H:%M}"
 
     @property
     def is_open(self) -> bool:

@@ -120,7 +120,7 @@ def checkin_register(
     if region is None:
         errors["origin_region_code"] = [_("未知的区划代码。")]
     test_errors = [
-        f"{_('第 %(index)s 项') % {'index': index}}：{message}"
+        _("第 %(index)s 项：%(message)s") % {"index": index, "message": message}
         for index, test in enumerate(nat_tests, start=1)
         for message in _nat_test_errors(test, now=now)
     ]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from health.models import Policy
@@ -23,10 +23,7 @@ def policy_publish(
     comment: str = "",
 ) -> Policy:
     """The next version, in force from its commit."""
-    # Lock the current versions so two publications cannot take the same number.
-    latest = Policy.objects.select_for_update().aggregate(latest=Max("version"))["latest"] or 0
     policy = Policy(
-        version=latest + 1,
         window_days=window_days,
         min_stay_hours=min_stay_hours,
         nat_valid_days=nat_valid_days,
@@ -37,8 +34,19 @@ def policy_publish(
         comment=comment,
         created_by=actor,
     )
-    policy.full_clean()
-    policy.save(force_insert=True)
+    # The version number is claimed by the insert itself: a concurrent publication that took the
+    # same number makes ours fail on the primary key, and we take the next one.
+    for _attempt in range(10):
+        policy.version = (Policy.objects.aggregate(latest=Max("version"))["latest"] or 0) + 1
+        policy.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                policy.save(force_insert=True)
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise IntegrityError("policy version contention")
     # Marking a million persons dirty is batched and outside this transaction: the version is
     # committed first, so every recomputation it triggers already reads the new policy.
     transaction.on_commit(lambda: statuses.statuses_recompute_all(cause="policy_change"))

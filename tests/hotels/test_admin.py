@@ -234,6 +234,9 @@ def test_administrator_creates_a_hotel_in_the_admin(admin_user):
     assert Hotel.objects.filter(code="h-admin", region_id="110108").exists()
 
 
+# Marked explicitly: the fixtures are fetched by name, so pytest-django cannot see that the test
+# needs the database and would run it after the transactional tests (which flush the regions).
+@pytest.mark.django_db
 @pytest.mark.parametrize("user_fixture", ["desk", "health_officer"])
 def test_hotels_are_managed_by_administrators_only(request, user_fixture):
     assert logged_in(request.getfixturevalue(user_fixture)).get("/admin/hotels/hotel/").status_code == 403
