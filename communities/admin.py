@@ -1,16 +1,11 @@
 """The community workers' admin, in Chinese: their community's quarantines only; every write through the services."""
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -18,9 +13,10 @@ from django.utils.translation import ngettext
 
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
-from health.admin_base import OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
 from health.api.common import CLOCK_SKEW
-from health.identity import id_number_clean, id_number_digest, id_number_digest_or_none
+from health.forms import IdNumberInput
+from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
 from health.services.statuses import person_status_fresh
 
@@ -32,19 +28,12 @@ def _status_label(code: str) -> str:
 
 
 # --- forms ---------------------------------------------------------------------------------
-class UnechoedTextInput(forms.TextInput):
-    """A text input that never writes the typed value back into the page (the ID number)."""
-
-    def format_value(self, value):
-        return None
-
-
 class QuarantineAddForm(forms.ModelForm):
     """Name and ID number of the person (found or created), and the quarantine itself."""
 
     person_name = forms.CharField(label=_("姓名"), max_length=64)
     id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, widget=UnechoedTextInput(attrs={"autocomplete": "off"})
+        label=_("身份证号"), max_length=32, widget=IdNumberInput()
     )
 
     class Meta:
@@ -144,7 +133,7 @@ class DueFilter(admin.SimpleListFilter):
 
 # --- quarantines ---------------------------------------------------------------------------
 @admin.register(QuarantineRecord)
-class QuarantineRecordAdmin(OrganisationScopedAdmin):
+class QuarantineRecordAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.COMMUNITY,)
     organisation_field = "community"
     list_display = (
@@ -161,7 +150,6 @@ class QuarantineRecordAdmin(OrganisationScopedAdmin):
     search_help_text = _("输入姓名或完整的身份证号码")
     list_per_page = 50
     actions = ["lift_selected"]
-    change_list_template = "admin/communities/quarantinerecord/change_list.html"
     change_form_readonly = (
         "person_name",
         "person_id_masked",
@@ -185,41 +173,6 @@ class QuarantineRecordAdmin(OrganisationScopedAdmin):
         if self.is_admin(request):
             return (*self.list_display, "community")
         return self.list_display
-
-    def lookup_allowed(self, lookup, value, request=None):
-        # The ID-number search redirects here with the keyed digest, never the number.
-        return lookup == "person__id_digest" or super().lookup_allowed(lookup, value, request)
-
-    # --- search: by name, or by a whole ID number hashed as typed ---
-    def get_search_results(self, request, queryset, search_term):
-        digest = id_number_digest_or_none(search_term.strip())
-        if digest is not None:
-            return queryset.filter(person__id_digest=digest), False
-        return super().get_search_results(request, queryset, search_term)
-
-    def get_urls(self):
-        name = f"{self.opts.app_label}_{self.opts.model_name}_search"
-        return [
-            path("search/", self.admin_site.admin_view(self.search_view), name=name),
-            *super().get_urls(),
-        ]
-
-    def search_view(self, request):
-        """The search box posts here so that a typed ID number never stands in a URL or an access log."""
-        changelist = reverse("admin:communities_quarantinerecord_changelist")
-        if request.method != "POST" or not self.has_view_permission(request):
-            return redirect(changelist)
-        term = request.POST.get("q", "").strip()
-        digest = id_number_digest_or_none(term)
-        if digest is not None:
-            query = {"person__id_digest": digest}
-        elif sum(ch.isdigit() for ch in term) >= 6:
-            # Looks like an ID number but is not a valid one: do not echo it into the URL.
-            self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
-            query = {}
-        else:
-            query = {"q": term} if term else {}
-        return HttpResponseRedirect(f"{changelist}?{urlencode(query)}" if query else changelist)
 
     # --- columns ---
     @admin.display(description=_("姓名"), ordering="person__name")

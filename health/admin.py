@@ -5,22 +5,21 @@ Access goes by membership (OrganisationScopedAdmin): administrators see everythi
 department its records and every person, other staff only the persons their organisation holds
 records of (selectors.persons_visible_to). Every write goes through a service.
 """
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from health.admin_base import OrganisationScopedAdmin, ReadOnlyAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, ReadOnlyAdmin
 from health.api.common import CLOCK_SKEW
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
-from health.identity import id_number_clean, id_number_digest_or_none
+from health.forms import IdNumberInput
+from health.identity import id_number_clean
 from health.models import (
     Designation,
     HealthStatus,
@@ -62,11 +61,12 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
 
 # --- persons -------------------------------------------------------------------------------------
 @admin.register(Person)
-class PersonAdmin(OrganisationScopedAdmin):
+class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     """Persons by name and masked number; the status shows on the (audited) detail page only."""
 
     organisation_kinds = ALL_KINDS
     organisation_field = None
+    id_digest_lookup = "id_digest"
     list_display = ("name", "id_masked", "created_at")
     search_fields = ("name",)
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
@@ -90,28 +90,6 @@ class PersonAdmin(OrganisationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    def get_search_results(self, request, queryset, search_term):
-        # A full ID number is found by its digest; anything else searches names.
-        digest = id_number_digest_or_none(search_term.strip())
-        if digest is not None:
-            return queryset.filter(id_digest=digest), False
-        return super().get_search_results(request, queryset, search_term)
-
-    def changelist_view(self, request, extra_context=None):
-        # The search box posts (templates/admin/health/person/change_list.html) so that a typed ID
-        # number never stands in a URL; it comes back as its digest, or as a name query.
-        if request.method == "POST" and "_person_search" in request.POST:
-            return HttpResponseRedirect(f"{request.path}?{self._search_query(request.POST.get('q', ''))}")
-        term = request.GET.get("q", "")
-        if id_number_digest_or_none(term.strip()) is not None:
-            return HttpResponseRedirect(f"{request.path}?{self._search_query(term)}")
-        return super().changelist_view(request, extra_context)
-
-    @staticmethod
-    def _search_query(term: str) -> str:
-        digest = id_number_digest_or_none(term.strip())
-        return urlencode({"id_digest": digest} if digest is not None else {"q": term.strip()} if term.strip() else {})
 
     change_form_template = "admin/health/person/change_form.html"
 
@@ -238,19 +216,12 @@ class RiskAreaAdmin(OrganisationScopedAdmin):
 
 
 # --- designations --------------------------------------------------------------------------------
-class IdNumberInput(forms.TextInput):
-    """A form that comes back with errors does not repeat the typed number into the page."""
-
-    def format_value(self, value):
-        return None
-
-
 class DesignationForm(forms.ModelForm):
     """Adding names the person by name and ID number (kept only as a digest); changing corrects the times."""
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
     id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput(attrs={"autocomplete": "off"})
+        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput()
     )
 
     class Meta:

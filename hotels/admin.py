@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import OrganisationScopedAdmin
+from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
@@ -134,14 +135,6 @@ class HotelAdmin(OrganisationScopedAdmin):
 
 
 # --- check-ins ---------------------------------------------------------------------------------
-class UnrenderedTextInput(forms.TextInput):
-    """A text box that never puts its value back into the page (an ID number typed at the desk
-    is not echoed when the form comes back with an error)."""
-
-    def format_value(self, value):
-        return None
-
-
 class PastDateTimeFormField(forms.SplitDateTimeField):
     def clean(self, value):
         moment = super().clean(value)
@@ -157,7 +150,7 @@ class CheckInRegistrationForm(forms.ModelForm):
     id_number = forms.CharField(
         label=_("身份证号"),
         max_length=32,
-        widget=UnrenderedTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=IdNumberInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text=_("18位居民身份证号码；系统只保存加密摘要和脱敏号码。"),
     )
     # Set by CheckInAdmin.get_form: the desk's own hotel (None for an administrator, who picks one).
