@@ -70,7 +70,8 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     list_display = ("name", "id_masked", "created_at")
     search_fields = ("name",)
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
-    fields = ("name", "id_masked", "status_display", "reasons_display", "valid_until_display", "computed_at_display", "created_at")
+    # The status, its reasons, valid_until and computed_at are on the explanation above the fields.
+    fields = ("name", "id_masked", "created_at")
     readonly_fields = fields
     # The history is on the page's explanation (health.explanations), with the reasons in words.
 
@@ -126,32 +127,6 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
                 return None
 
         return link_for
-
-    def _status(self, person: Person) -> HealthStatus | None:
-        try:
-            return person.health_status
-        except HealthStatus.DoesNotExist:
-            return None
-
-    @admin.display(description=_("健康状态"))
-    def status_display(self, person: Person) -> str:
-        status = self._status(person)
-        return status_label(status.status) if status else "—"
-
-    @admin.display(description=_("判定依据"))
-    def reasons_display(self, person: Person) -> str:
-        status = self._status(person)
-        return ", ".join(status.reasons) if status else "—"
-
-    @admin.display(description=_("有效至"))
-    def valid_until_display(self, person: Person):
-        status = self._status(person)
-        return local(status.valid_until) if status and status.valid_until else "—"
-
-    @admin.display(description=_("计算时间"))
-    def computed_at_display(self, person: Person):
-        status = self._status(person)
-        return local(status.computed_at, seconds=True) if status and status.computed_at else "—"
 
 
 # --- regions and risk areas ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.admin_base import OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region
@@ -248,14 +248,14 @@ class StayFilter(admin.SimpleListFilter):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(OrganisationScopedAdmin):
+class CheckInAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL,)
     organisation_field = "hotel"
     inlines = [NatTestInline]
     list_filter = [StayFilter, "health_management_accepted", "checked_in_at"]
     # Searching by name only: an ID number typed into the search box would stand in the URL.
     search_fields = ["person__name"]
-    search_help_text = _("按姓名搜索")
+    search_help_text = _("按姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）")
     date_hierarchy = "checked_in_at"
     actions = ["checkout_action"]
     list_per_page = 50

@@ -7,6 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from health.models import HealthStatus, Person
+from hotels import services
 from hotels.models import CheckIn, NucleicAcidTest
 from tests import factories
 from tests.hotels.conftest import register, status_of
@@ -240,3 +241,22 @@ def test_administrator_creates_a_hotel_in_the_admin(admin_user):
 @pytest.mark.parametrize("user_fixture", ["desk", "health_officer"])
 def test_hotels_are_managed_by_administrators_only(request, user_fixture):
     assert logged_in(request.getfixturevalue(user_fixture)).get("/admin/hotels/hotel/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_front_desk_finds_a_guest_by_id_number_without_it_in_a_url(desk, hotel):
+    number = factories.id_number()
+    services.checkin_register(
+        actor=desk, hotel=hotel, person_name="查号", id_number=number, checked_in_at=timezone.now() - timedelta(hours=1),
+        origin_region_code="130102", health_management_accepted=False, nat_tests=[],
+    )
+    services.checkin_register(
+        actor=desk, hotel=hotel, person_name="别人", id_number=factories.id_number(),
+        checked_in_at=timezone.now() - timedelta(hours=1), origin_region_code="130102",
+        health_management_accepted=False, nat_tests=[],
+    )
+    client = logged_in(desk)
+    posted = client.post("/admin/hotels/checkin/", {"q": number, "_hashed_search": "1"})
+    assert posted.status_code == 302 and number not in posted["Location"]
+    page = client.get(posted["Location"]).content.decode()
+    assert "查号" in page and "别人" not in page and number not in page
