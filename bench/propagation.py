@@ -124,9 +124,10 @@ def run(options: dict) -> None:
                 },
                 token,
             )
+            writes.append(time.perf_counter() - started)
             return started
 
-        query_shows, worker_stores = [], []
+        query_shows, worker_stores, writes = [], [], []
         for name, id_number, _person in people[:samples]:
             started = designate(name, id_number)
             while _post("/api/v1/status/query/", {"name": name, "id_number": id_number})["status"] != "centralized_observation":
@@ -151,6 +152,8 @@ def run(options: dict) -> None:
             "ratio_means": "figure / a bare Celery round trip through Redis (p50)",
             "target": "p99 < 100 ms",
             "query_p50_ms": round(percentile(query_shows, 0.5) * 1000, 1),
+            "api_write_p50_ms": round(percentile(writes, 0.5) * 1000, 1),
+            "api_write_p99_ms": round(percentile(writes, 0.99) * 1000, 1),
             "worker_p50_ms": round(percentile(worker_stores, 0.5) * 1000, 1),
             "worker_p99_ms": round(percentile(worker_stores, 0.99) * 1000, 1),
             "celery_round_trip_p99_ms": round(percentile(round_trips, 0.99) * 1000, 2),

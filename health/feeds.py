@@ -251,7 +251,7 @@ def _rejection(rejected: dict[int, dict[str, list[str]]]) -> FeedRejected:
 _STAGING = "feed_stays"
 _STAGING_COLUMNS = (
     "line integer, name varchar(64), digest varchar(64), masked varchar(18), region varchar(6), "
-    "arrived_at timestamptz, left_at timestamptz"
+    "arrived_at timestamptz, left_at timestamptz, person_id bigint, stored_name varchar(64)"
 )
 
 
@@ -271,54 +271,59 @@ def stays_write(rows: list[StayRow], *, source: str) -> tuple[int, list[int]]:
     person, status, stay = Person._meta.db_table, HealthStatus._meta.db_table, ItineraryStay._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {_STAGING}")
-        conflicts = _stored_name_conflicts(cursor, person)
-        if conflicts:
-            raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
-        # New persons and their status rows, set-based; a person created meanwhile is kept (and checked below).
+        # Each row's person, looked up once by digest: everything below reads the staging table alone.
+        cursor.execute(
+            f"UPDATE {_STAGING} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
+        )
+        _conflicts_reject(cursor)
+        # New persons and their status rows, set-based, each staged row given its new person's id.
         cursor.execute(
             f"""
             WITH new AS (
                 INSERT INTO {person} (name, id_digest, id_masked, created_at)
-                SELECT DISTINCT ON (f.digest) f.name, f.digest, f.masked, now() FROM {_STAGING} f
-                WHERE NOT EXISTS (SELECT 1 FROM {person} p WHERE p.id_digest = f.digest)
-                ORDER BY f.digest
+                SELECT DISTINCT ON (digest) name, digest, masked, now() FROM {_STAGING}
+                WHERE person_id IS NULL ORDER BY digest
                 ON CONFLICT (id_digest) DO NOTHING
-                RETURNING id
+                RETURNING id, id_digest, name
+            ), statuses AS (
+                INSERT INTO {status} (person_id, status, reasons, needs_review, dirty, dirty_cause,
+                                      inputs_version, computed_version)
+                SELECT id, 'popup', '[]', false, true, 'person_created', 1, 0 FROM new
             )
-            INSERT INTO {status} (person_id, status, reasons, needs_review, dirty, dirty_cause,
-                                  inputs_version, computed_version)
-            SELECT id, 'popup', '[]', false, true, 'person_created', 1, 0 FROM new
+            UPDATE {_STAGING} f SET person_id = new.id, stored_name = new.name FROM new WHERE f.digest = new.id_digest
             """
         )
-        conflicts = _stored_name_conflicts(cursor, person)
-        if conflicts:  # a concurrent request created one of these numbers under another name
-            raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
+        # A number created meanwhile by a concurrent request: read it back and check its name too.
+        cursor.execute(
+            f"UPDATE {_STAGING} f SET person_id = p.id, stored_name = p.name FROM {person} p "
+            f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
+        )
+        _conflicts_reject(cursor)
         cursor.execute(
             f"""
             INSERT INTO {stay} (person_id, region_id, arrived_at, left_at, source, received_at)
-            SELECT p.id, f.region, f.arrived_at, f.left_at, %s, now()
-            FROM {_STAGING} f JOIN {person} p ON p.id_digest = f.digest
+            SELECT person_id, region, arrived_at, left_at, %s, now() FROM {_STAGING}
             ON CONFLICT (person_id, region_id, arrived_at)
             DO UPDATE SET left_at = EXCLUDED.left_at, source = EXCLUDED.source, received_at = EXCLUDED.received_at
             """,
             [source],
         )
         written = cursor.rowcount
-        cursor.execute(
-            f"SELECT DISTINCT p.id FROM {_STAGING} f JOIN {person} p ON p.id_digest = f.digest ORDER BY p.id"
-        )
+        cursor.execute(f"SELECT DISTINCT person_id FROM {_STAGING} ORDER BY person_id")
         person_ids = [pk for (pk,) in cursor.fetchall()]
     bulk.temp_table_drop(_STAGING)
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return written, person_ids
 
 
-def _stored_name_conflicts(cursor, person_table: str) -> list[int]:
+def _conflicts_reject(cursor) -> None:
+    """A staged name that contradicts the stored person's rejects the file (rolled back with it)."""
     cursor.execute(
-        f"SELECT f.line FROM {_STAGING} f JOIN {person_table} p ON p.id_digest = f.digest "
-        f"WHERE p.name <> f.name ORDER BY f.line LIMIT {REPORT_MAX}"
+        f"SELECT line FROM {_STAGING} WHERE stored_name IS NOT NULL AND stored_name <> name ORDER BY line LIMIT {REPORT_MAX}"
     )
-    return [line for (line,) in cursor.fetchall()]
+    conflicts = [line for (line,) in cursor.fetchall()]
+    if conflicts:
+        raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
 
 
 def _stays_write_portable(rows: list[StayRow], *, source: str) -> tuple[int, list[int]]:
