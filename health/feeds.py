@@ -121,9 +121,10 @@ _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
 @lru_cache(maxsize=65536)
-def _birthplace_known(prefix: str, year: int, number: str) -> bool:
+def _birthplace_known(prefix: str, year: int) -> bool:
+    # stdnum reads only the place code and the birth year here; any valid day of that year will do.
     try:
-        ric.get_birth_place(number)
+        ric.get_birth_place(f"{prefix}{year:04d}0101001X")
     except Exception:  # noqa: BLE001 - stdnum's InvalidComponent: not a known place for that year
         return False
     return True
@@ -142,7 +143,7 @@ def id_number_fast(raw: object) -> str:
             date(year, int(raw[10:12]), int(raw[12:14]))
         except ValueError:
             return id_number_clean(raw)
-        if _birthplace_known(raw[:6], year, raw):
+        if _birthplace_known(raw[:6], year):
             return raw
     return id_number_clean(str(raw) if raw is not None else "")
 
