@@ -212,7 +212,7 @@ class DeclarationView(PublicView):
             name=data["name"], id_number=data["id_number"], region_codes=data["city_codes"]
         )
         if person is None:
-            health_status = access.status_of_stranger(declared_regions=data["city_codes"])
+            health_status = access.status_of_stranger()
         else:
             # Recomputed now if the task has not done it yet: the person sees the answer to their declaration.
             health_status = access.person_status_fresh(person.pk)

@@ -8,7 +8,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from health.engine import DeclarationFact, PersonFacts, evaluate
 from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
@@ -45,20 +44,11 @@ def _unsaved_status(*, status: str, reasons: Sequence[str], valid_until: datetim
     return HealthStatus(status=status, reasons=list(reasons), valid_until=valid_until, computed_at=now)
 
 
-def status_of_stranger(*, now: datetime | None = None, declared_regions: Sequence[str] = ()) -> HealthStatus:
-    """What a person with no data gets (plus, after a declaration, only that declaration).
-
-    The answer for an unknown ID number, or a known one with another name: it reveals nothing.
-    """
+def status_of_stranger(*, now: datetime | None = None) -> HealthStatus:
+    """What a person with no data gets: the answer for an unknown ID number, or a known one with
+    another name, on every public endpoint (api.md). It reveals nothing."""
     now = now or timezone.now()
-    policy = policy_current()
-    if declared_regions:
-        facts = PersonFacts(declarations=(DeclarationFact(now, tuple(declared_regions)),))
-        # Evaluated a moment after the declaration, as the stored path recomputes after its commit.
-        now = timezone.now()
-        decision = evaluate(facts, now=now, policy=policy)
-    else:
-        decision = evaluate_unknown(now=now, policy=policy)
+    decision = evaluate_unknown(now=now, policy=policy_current())
     return _unsaved_status(status=decision.status, reasons=decision.reasons, valid_until=decision.valid_until, now=now)
 
 

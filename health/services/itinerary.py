@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.errors import PersonConflict
+from health.identity import id_number_clean, id_number_digest
 from health.models import ItineraryDeclaration, ItineraryStay, Organisation, Person, Region
 from health.selectors import user_organisation
-from health.services.persons import person_resolve, persons_resolve_many
+from health.services.persons import name_normalise, persons_resolve_many
 from health.services.statuses import persons_mark_dirty
 
 STAYS_MAX = 10_000
@@ -79,10 +80,11 @@ def stays_ingest(*, actor: AbstractBaseUser | None, stays: Sequence[StayInput]) 
 def declaration_submit(
     *, name: str, id_number: str, region_codes: Sequence[str], declared_at: datetime | None = None
 ) -> Person | None:
-    """Store a person's own declaration; a new ID number creates the person under this name.
+    """Store a known person's own declaration; None (and nothing stored) for anyone else.
 
-    A known number with another name stores nothing and returns None: the caller answers as for
-    a stranger, so the form reveals neither the number's owner nor that it is known.
+    An unknown number, or a known one with another name, stores nothing and returns None: the
+    caller answers exactly as for a person with no data (api.md), and since nothing is created a
+    second attempt cannot tell "unknown" from "known under another name" either.
     """
     codes = list(dict.fromkeys(region_codes))
     if not codes:
@@ -91,9 +93,8 @@ def declaration_submit(
         raise ValidationError({"city_codes": [_("最多申报 %(max)s 个城市。") % {"max": DECLARATION_REGIONS_MAX}]})
     if Region.objects.filter(code__in=codes).count() != len(codes):
         raise ValidationError({"city_codes": [_("未知的区划代码。")]})
-    try:
-        person = person_resolve(name=name, id_number=id_number)
-    except PersonConflict:
+    person = Person.objects.filter(id_digest=id_number_digest(id_number_clean(id_number))).first()
+    if person is None or person.name != name_normalise(name):
         return None
     declaration = ItineraryDeclaration(person=person, declared_at=declared_at or timezone.now(), region_codes=codes)
     declaration.full_clean()

@@ -149,18 +149,21 @@ def test_declaration_not_covering_the_stay_fails_verification(api, db):
     assert response.json()["reasons"] == ["P", "itinerary_mismatch"]
 
 
-def test_declaration_of_an_unknown_number_creates_the_person(api, db):
+NO_DATA = ["P", "itinerary_unverifiable", "itinerary_not_declared"]
+
+
+def test_declaration_of_an_unknown_number_stores_nothing_and_answers_as_no_data(api, db):
     # given a number nobody has
     payload = factories.person_payload("赵六")
-    # when its owner declares
-    response = api.post(DECLARE, {**payload, "city_codes": ["110000", "110000", "130100"]}, format="json")
-    # then the person exists under that name, the declaration is kept (deduplicated), no platform data yet
-    assert response.status_code == 201
-    person = Person.objects.get(id_digest=id_number_digest(payload["id_number"]))
-    assert person.name == "赵六"
-    assert person.id_masked == payload["id_number"][:6] + "********" + payload["id_number"][-4:]
-    assert list(person.declarations.values_list("region_codes", flat=True)) == [["110000", "130100"]]
-    assert response.json()["reasons"] == ["P", "itinerary_unverifiable"]
+    # when someone declares with it, twice
+    first = api.post(DECLARE, {**payload, "city_codes": ["110000", "130100"]}, format="json")
+    second = api.post(DECLARE, {**payload, "city_codes": ["110000"]}, format="json")
+    # then both answers are exactly a person with no data's, and nobody was created
+    assert first.status_code == second.status_code == 201
+    assert first.json()["reasons"] == second.json()["reasons"] == NO_DATA
+    assert first.json()["status"] == "popup" and first.json()["valid_until"] is None
+    assert not Person.objects.filter(id_digest=id_number_digest(payload["id_number"])).exists()
+    assert ItineraryDeclaration.objects.count() == 0
 
 
 def test_declaration_with_another_name_stores_nothing_and_reveals_nothing(api, db):
@@ -171,13 +174,14 @@ def test_declaration_with_another_name_stores_nothing_and_reveals_nothing(api, d
     # when someone declares with their number and another name, and a stranger declares the same cities
     mismatched = api.post(DECLARE, {"name": "李四", "id_number": payload["id_number"], "city_codes": ["110000"]}, format="json")
     stranger = api.post(DECLARE, {**factories.person_payload("李四"), "city_codes": ["110000"]}, format="json")
-    # then both answers are identical (a new person's), and the person's records are untouched
+    # then both answers are identical to a person with no data's, and the person's records are untouched
     assert mismatched.status_code == stranger.status_code == 201
     assert without_computed_at(mismatched.json()) == without_computed_at(stranger.json())
+    assert mismatched.json()["reasons"] == NO_DATA
     assert ItineraryDeclaration.objects.filter(person=person).count() == 0
     person.health_status.refresh_from_db()
     assert (person.health_status.status, person.health_status.reasons) == status_before
-    assert Person.objects.filter(name="张三").count() == 1
+    assert Person.objects.filter(name="张三").count() == 1 and not Person.objects.filter(name="李四").exists()
 
 
 @pytest.mark.parametrize(
