@@ -179,8 +179,16 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# The longest a task may run (a recompute chunk takes seconds; marking a million persons dirty a
+# minute or two); the broker's visibility timeout below must stay longer, or a running task would
+# be handed to a second worker.
+CELERY_TASK_TIME_LIMIT = 1800
+CELERY_TASK_SOFT_TIME_LIMIT = 1500
+# A worker that loses its broker connection gives its unacknowledged tasks back instead of finishing
+# them unacknowledged (they are redelivered; tasks are idempotent).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": 3600,  # longer than the longest task (a recompute chunk takes seconds)
+    "visibility_timeout": 3600,  # > CELERY_TASK_TIME_LIMIT: never redelivered while still running
     "confirm_publish": True,  # RabbitMQ publisher confirms; ignored by Redis
     "socket_connect_timeout": 2,
     "socket_timeout": 2,

@@ -83,8 +83,9 @@ def queue_purge(broker_url: str, queue: str) -> None:
 class Worker:
     """`celery -A config worker --pool solo` on one queue, on the test database; its log kept for failures."""
 
-    def __init__(self, *, broker_url: str, queue: str) -> None:
+    def __init__(self, *, broker_url: str, queue: str, extra_env: dict | None = None) -> None:
         self.broker_url, self.queue = broker_url, queue
+        self.extra_env = extra_env or {}
         self.name = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.lines: list[str] = []
         self.ready = threading.Event()
@@ -101,6 +102,7 @@ class Worker:
             PYTHONUNBUFFERED="1",
         )
         env.pop("REDIS_URL", None)
+        env.update(self.extra_env)
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-Q", self.queue]
         command += ["-n", self.name, "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"]
         started = time.monotonic()
@@ -122,6 +124,12 @@ class Worker:
 
     def log(self) -> str:
         return "\n".join(self.lines[-60:])
+
+    def kill(self) -> None:
+        """SIGKILL: no warm shutdown, no acknowledgement, no cleanup (a power cut, the OOM killer)."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -207,3 +215,76 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.01, between=Non
             return time.monotonic() - started
         time.sleep(interval)
     return None
+
+
+def actor_env(**extra: str) -> dict:
+    """The environment of a process started by a test: the test database, local settings, no shared cache."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DJANGO_DEBUG="0",
+        DATABASE_URL=current_database_url(),
+        CONN_MAX_AGE="0",
+        PYTHONUNBUFFERED="1",
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    env.pop("REDIS_URL", None)
+    env.update(extra)
+    return env
+
+
+def actor_start(*args: str, env: dict) -> subprocess.Popen:
+    """`python -m tests.reliability.actors ARGS` (see actors.py), its output captured."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.actors", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def engine_mismatches() -> list[tuple[int, str, str]]:
+    """Every person whose stored status is dirty or differs from the engine's answer on the current data.
+
+    The answer is computed here, independently of the pipeline: the loaders (registry.facts_for), the
+    policy and risk areas in force, and the one engine, at this moment. Empty when all have converged.
+    """
+    from django.utils import timezone
+
+    from health import registry
+    from health.engine import evaluate
+    from health.models import HealthStatus
+    from health.services.statuses import policy_current, risk_areas_current
+
+    now = timezone.now()
+    policy = policy_current()
+    risks = risk_areas_current(now=now, policy=policy)
+    rows = {row.person_id: row for row in HealthStatus.objects.all()}
+    facts = registry.facts_for(sorted(rows))
+    wrong = []
+    for pk, row in rows.items():
+        decision = evaluate(facts[pk], now=now, policy=policy, risk_areas=risks)
+        expected = f"{decision.status} {list(decision.reasons)}"
+        stored = f"{row.status} {row.reasons}" + (" (dirty)" if row.dirty else "")
+        if row.dirty or stored != expected:
+            wrong.append((pk, stored, expected))
+    return wrong
+
+
+def status_events_monotonic() -> list[str]:
+    """Per person, in the order StatusEvents were written: inputs versions never go back, each event
+    starts where the previous one ended. Returns the violations (empty when none)."""
+    from health.models import StatusEvent
+
+    problems, last = [], {}
+    for event in StatusEvent.objects.order_by("pk"):
+        previous = last.get(event.person_id)
+        if previous is not None:
+            if event.inputs_version < previous.inputs_version:
+                problems.append(f"person {event.person_id}: version {event.inputs_version} after {previous.inputs_version}")
+            if (event.old_status, event.old_reasons) != (previous.new_status, previous.new_reasons):
+                problems.append(f"person {event.person_id}: event {event.pk} does not start where {previous.pk} ended")
+        last[event.person_id] = event
+    return problems
