@@ -172,6 +172,8 @@ def _recompute_batch(
     return _statuses_write(decisions, versions, now=now, cause=cause)
 
 
+# Below this many rows a write takes plain UPDATEs (see _statuses_write).
+SMALL_WRITE = 32
 # The row as the write reads it under lock, in this column order.
 _LOCKED_COLUMNS = (
     "person_id",
@@ -291,10 +293,12 @@ def _statuses_write(
             )
         )
     if updates:
-        if bulk.is_postgresql():
+        # A temporary table costs four round trips: worth it for a batch, not for a person or two
+        # (a read that recomputes, a task after one change), which take one UPDATE per row instead.
+        if bulk.is_postgresql() and len(updates) >= SMALL_WRITE:
             _statuses_apply_postgresql(updates)
         else:
-            _statuses_apply_sqlite(updates)
+            _statuses_apply_rows(updates)
     if events:
         bulk.copy_rows(StatusEvent._meta.db_table, _EVENT_COLUMNS, events)
     result.written = len(updates)
@@ -325,7 +329,7 @@ def _statuses_apply_postgresql(updates: list[tuple]) -> None:
     bulk.temp_table_drop("status_incoming")
 
 
-def _statuses_apply_sqlite(updates: list[tuple]) -> None:
+def _statuses_apply_rows(updates: list[tuple]) -> None:
     table = HealthStatus._meta.db_table
     ops = connection.ops
     rows = [
