@@ -35,6 +35,10 @@ FREE_TEXT = {"code", "name", "comment", "port", "purpose", "message"}
 VALID_THERE = {("health_management_accepted", "a boolean"), ("health_management_accepted", "a number")} | {
     (field, label) for field in FREE_TEXT for label in SHORT_TEXT
 }
+# Known defect, reported to the owner of health/api/common.py: RegionCodeField(current=True) looks the
+# code up before its own format validators run, so a NUL byte reaches PostgreSQL (DataError -> 500).
+# Left out of the sweep below and kept as its own expected failure until it is fixed.
+KNOWN_DEFECTS = {("checkin register", "origin_region_code", "a NUL byte")}
 # Endpoints whose every field is optional (`{lifted_at?}` ...): an empty body means "now".
 OPTIONAL_BODY = {"quarantine lift", "checkout", "entrant release", "designation clear"}
 
@@ -105,6 +109,8 @@ def test_garbage_is_a_400_naming_the_field_and_writes_nothing(name):
 
     # when each field in turn is garbage
     for field, label, mutated in mutations(body):
+        if (name, field, label) in KNOWN_DEFECTS:
+            continue
         response, written = send(client, method, path, data=mutated, format="json")
         named = response.status_code == 400 and field_named(response.json(), field)
         if not named or written:
@@ -112,3 +118,13 @@ def test_garbage_is_a_400_naming_the_field_and_writes_nothing(name):
 
     # then every answer was a 400 naming the field, and nothing was written
     assert failures == []
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(reason="RegionCodeField queries before validating the format: a NUL byte is a 500 on PostgreSQL", strict=False)
+def test_a_nul_byte_in_a_current_region_code_is_a_400():
+    world = w.build()
+    method, path, body = endpoints(world)["checkin register"]
+    response, written = send(w.client_as(world.users["admin"]), method, path, data={**body, "origin_region_code": "\x00"}, format="json")
+    assert (response.status_code, written) == (400, {})
+    assert "origin_region_code" in response.json()
