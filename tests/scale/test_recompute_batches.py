@@ -10,6 +10,7 @@ from health.services.statuses import (
     person_id_ranges,
     policy_current,
     risk_areas_current,
+    statuses_enqueue_ranges,
     statuses_recompute,
     statuses_recompute_range,
 )
@@ -77,3 +78,18 @@ def test_id_ranges_cover_every_person_once_in_order():
 
     assert [len([pk for pk in ids if first <= pk <= last]) for first, last in ranges] == [100, 100, 30]
     assert (ranges[0][0], ranges[-1][1]) == (ids[0], ids[-1])
+
+
+def test_range_tasks_recompute_everyone_once_each():
+    # given 250 generated persons, none computed
+    population_generate(persons=250, seed=4, compute=False)
+
+    # when everyone is sent as range tasks of 100 (run in-process here, as without a broker)
+    sent = statuses_enqueue_ranges(person_id_ranges(size=100), cause="policy_change")
+
+    # then three tasks covered everyone, each person computed once, with the cause on its event
+    assert sent == 3
+    assert not HealthStatus.objects.filter(computed_at__isnull=True).exists()
+    assert not HealthStatus.objects.filter(dirty=True).exists()
+    assert StatusEvent.objects.count() == 250
+    assert set(StatusEvent.objects.values_list("cause", flat=True)) == {"generated"}
