@@ -39,7 +39,21 @@ CHECKS = [not_a_server_error, status_code_in_contract, content_type_conformance,
 
 
 @pytest.fixture
-def admin_token(db):
+def in_test_transaction():
+    """Requests go straight to the WSGI app: keep Django from closing the test's connection at each request,
+    as its own test client does (the connection is inside the test's transaction)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_token(db, in_test_transaction):
     for kind in ("community", "hotel"):
         factories.organisation(kind, "X-1")
     return factories.staff("schemathesis-admin", admin=True).auth_token.key
