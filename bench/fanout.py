@@ -20,6 +20,7 @@ from bench.common import (
     population_ensure,
     queue_purge,
     say,
+    tables_vacuum,
     workers_wait,
 )
 
@@ -63,6 +64,7 @@ def run(options: dict) -> None:
             statuses_enqueue(leftover)
             while dirty.exists():
                 time.sleep(0.2)
+        tables_vacuum("health_healthstatus")
         time.sleep(2)
         started = time.monotonic()
         risk_area = risk_area_create(

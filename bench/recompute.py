@@ -18,6 +18,7 @@ from bench.common import (
     proc_peak_rss_mib,
     queue_purge,
     say,
+    tables_vacuum,
     workers_wait,
 )
 
@@ -54,6 +55,8 @@ def run(options: dict) -> None:
     new_version = (PolicyVersion.objects.aggregate(v=Max("version"))["v"] or 0) + 1
     PolicyVersion.objects.create(version=new_version, **(fields | {"comment": "benchmark: recompute"}))
 
+    say("vacuuming the status table (the previous run's dead rows), as autovacuum would")
+    tables_vacuum("health_healthstatus", "health_statusevent")
     os.environ["STATUS_RECOMPUTE_BATCH_SIZE"] = str(options["batch_size"])
     settings.STATUS_RECOMPUTE_QUEUE = QUEUE
     queue_purge(QUEUE)
