@@ -125,6 +125,10 @@ def test_a_worker_killed_in_the_middle_of_a_recomputation_loses_nothing(worker_s
         assert elapsed < KILLED_WORKER_BOUND
         assert set(HealthStatus.objects.filter(person_id__in=ids).values_list("status", flat=True)) == {"centralized_observation"}
         assert any(sweep["dirty"] > 0 for sweep in sweeps)
+        # and the workers' logs hold no plain ID number (privacy: only person ids travel in tasks)
+        logs = "\n".join(first.lines + second.lines)
+        assert "statuses_recompute_task" in logs
+        assert [n for n in (factories.id_number(serial=i) for i in range(60)) if n[:17] in logs] == []
     finally:
         holder.close()
         first.stop()
