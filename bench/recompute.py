@@ -15,6 +15,7 @@ from bench.common import (
     emit,
     orm_loop_seconds_per_person,
     population_ensure,
+    proc_cpu_seconds,
     proc_peak_rss_mib,
     queue_purge,
     say,
@@ -63,11 +64,13 @@ def run(options: dict) -> None:
     with celery_worker(concurrency=options["workers"], queue=QUEUE) as worker:
         workers_wait(1)
         time.sleep(2)  # let the pool's children start before the clock does
+        cpu_before = proc_cpu_seconds(worker.pid)
         started = time.monotonic()
         ranges = list(person_id_ranges(size=options["chunk_size"]))
         results = [statuses_recompute_range_task.apply_async((first, last, "policy_change"), queue=QUEUE) for first, last in ranges]
         outcomes = [result.get(timeout=3600) for result in results]
         figure = time.monotonic() - started
+        worker_cpu = proc_cpu_seconds(worker.pid) - cpu_before
         worker_peak = proc_peak_rss_mib(worker.pid)
     rewritten = HealthStatus.objects.filter(policy_version=new_version).count()
     evaluated = sum(o["evaluated"] for o in outcomes)
@@ -96,6 +99,8 @@ def run(options: dict) -> None:
             "workers": options["workers"],
             "tasks": len(ranges),
             "peak_memory_mb": worker_peak,
+            # CPU the workers used, per person: what the machine's other load does not change much.
+            "worker_cpu_us_per_person": round(worker_cpu / max(evaluated, 1) * 1e6, 1),
             "met": figure <= 60 * total / 1_000_000 and worker_peak < 1024,
         }
     )
