@@ -142,7 +142,9 @@ class InboundImportView(APIView):
     def _content(self, request) -> tuple[bytes, str]:
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         if media_type in (CsvFeedParser.media_type, JsonLinesFeedParser.media_type):
-            return request.data, feed.format_of_media_type(media_type)
+            # DRF gives an empty body as {} whatever the parser: it is an empty file.
+            body = request.data if isinstance(request.data, bytes) else b""
+            return body, feed.format_of_media_type(media_type)
         upload = request.FILES.get("file")
         if upload is None:
             raise serializers.ValidationError(

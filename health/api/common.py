@@ -89,11 +89,12 @@ class RegionCodeField(serializers.RegexField):
         kwargs.setdefault("error_messages", {"invalid": _("区划代码应为6位数字。")})
         super().__init__(r"^\d{6}$", max_length=6, **kwargs)
 
-    def to_internal_value(self, data):
+    def run_validation(self, data=serializers.empty):
         from health.services.organisations import region_current
 
-        code = super().to_internal_value(data)
-        if self.current and region_current(code) is None:
+        # The format (the regex validator) is checked first: only six digits ever reach the database.
+        code = super().run_validation(data)
+        if self.current and code and region_current(code) is None:
             raise serializers.ValidationError(_("未知的区划代码。"))
         return code
 

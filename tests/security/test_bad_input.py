@@ -121,7 +121,6 @@ def test_garbage_is_a_400_naming_the_field_and_writes_nothing(name):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(reason="RegionCodeField queries before validating the format: a NUL byte is a 500 on PostgreSQL", strict=False)
 def test_a_nul_byte_in_a_current_region_code_is_a_400():
     world = w.build()
     method, path, body = endpoints(world)["checkin register"]
