@@ -17,3 +17,5 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "health.api.errors.not_found"

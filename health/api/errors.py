@@ -24,3 +24,15 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ParseError):
         return Response({"detail": str(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
+
+
+def not_found(request, exception=None):
+    """Django's 404 handler: JSON under /api/ (clients parse every answer), the usual page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    from health.errors import NotVisible
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(NotVisible.default_message)}, status=404)
+    return page_not_found(request, exception)

@@ -30,3 +30,18 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
     assert set(paths["/api/v1/status/corrections/"]["post"]["responses"]) == {"202", "400", "429"}
     assert {"tokenAuth": []} in paths["/api/v1/persons/status/"]["post"]["security"]
     assert "requestBody" in paths["/api/v1/persons/status/"]["post"]
+
+
+def test_an_unknown_api_path_answers_json_404(api, db):
+    response = api.post("/api/v1/checkins/not-a-number/checkout/", {}, format="json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_every_operation_declares_the_contracts_error_answers(api, db):
+    schema = api.get("/api/v1/schema/?format=json").json()
+    lift = schema["paths"]["/api/v1/quarantines/{id}/lift/"]["post"]["responses"]
+    assert {"200", "400", "401", "403", "404", "409"} <= set(lift)
+    query = schema["paths"]["/api/v1/status/query/"]["post"]["responses"]
+    assert {"200", "400", "429"} <= set(query) and "401" not in query
