@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -197,6 +198,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-dirty-and-due-statuses": {"task": "health.tasks.statuses_sweep", "schedule": 5.0},
+    # Stays past the window (plus a margin) can no longer change a decision: keep no more than needed.
+    "purge-old-itinerary-stays": {"task": "health.tasks.itinerary_purge", "schedule": crontab(hour=3, minute=30)},
 }
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
