@@ -2,6 +2,7 @@
 import os
 
 import pytest
+from django.test import TestCase
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -57,17 +58,29 @@ def _cache_cleared():
     yield
 
 
+class CommittingClient(APIClient):
+    """Each request's on-commit callbacks run when it returns, as after a real commit.
+
+    pytest-django wraps a test in one transaction that is never committed; without this, the
+    recomputation enqueued on commit would never run and a test would read stale statuses.
+    """
+
+    def generic(self, *args, **kwargs):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().generic(*args, **kwargs)
+
+
 @pytest.fixture
 def api():
-    return APIClient()
+    return CommittingClient()
 
 
 @pytest.fixture
 def client_for():
-    """client_for(user) -> an APIClient sending that user's token."""
+    """client_for(user) -> an API client sending that user's token."""
 
     def make(user):
-        client = APIClient()
+        client = CommittingClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
         return client
 

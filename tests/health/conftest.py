@@ -2,7 +2,6 @@
 import pytest
 from django.core.cache import cache
 from django.test import TestCase
-from rest_framework.test import APIClient
 
 from health import registry
 from health.registry import FactSource
@@ -14,33 +13,6 @@ def _throttle_counters_cleared():
     cache.clear()
     yield
     cache.clear()
-
-
-class CommittingClient(APIClient):
-    """Each request's on-commit callbacks run when it returns, as after a real commit.
-
-    pytest-django wraps a test in one transaction that is never committed; without this, the
-    recomputation enqueued on commit would never run and the test would read stale statuses.
-    """
-
-    def generic(self, *args, **kwargs):
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            return super().generic(*args, **kwargs)
-
-
-@pytest.fixture
-def api():
-    return CommittingClient()
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = CommittingClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {user.auth_token.key}")
-        return client
-
-    return make
 
 
 @pytest.fixture
