@@ -20,6 +20,7 @@ from .common import (
     StatusSerializer,
     ensure_order,
 )
+from .throttling import id_number_checked
 
 UNKNOWN_REGION = _("未知的区划代码。")
 
@@ -151,11 +152,24 @@ class StaysOutputSerializer(serializers.Serializer):
 
 
 # --- the public's own status -----------------------------------------------------------------
-class StatusQueryInputSerializer(PersonSerializer):
+class PublicPersonSerializer(PersonSerializer):
+    """The number validated once per request: the ID throttle has usually checked it already."""
+
+    def validate_id_number(self, value: str) -> str:
+        request = self.context.get("request")
+        if request is None:
+            return super().validate_id_number(value)
+        checked = id_number_checked(request, value)
+        if checked.error is not None:
+            raise serializers.ValidationError(checked.error.messages)
+        return checked.number
+
+
+class StatusQueryInputSerializer(PublicPersonSerializer):
     """`{name, id_number}`: the resident's own status."""
 
 
-class DeclarationInputSerializer(PersonSerializer):
+class DeclarationInputSerializer(PublicPersonSerializer):
     city_codes = BoundedListField(
         child=RegionCodeField(current=False), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
     )

@@ -1,17 +1,53 @@
 """Throttles of the public endpoints: per client address and per ID number (keyed by its digest).
 
-Counters are shared and atomic: `cache.add` opens a window, `cache.incr` counts in it (one INCR on
-Redis), so N processes racing over the limit admit exactly the limit. DRF's own throttle keeps a
-list of timestamps and writes it back (read-modify-write): two requests at once both pass.
+Counters are shared and atomic: on Redis each is an `INCR` followed by `EXPIRE … NX` in one
+MULTI/EXEC, and every counter of a request goes in one pipeline (one round trip for both public
+throttles). Other caches (memory in tests) use `cache.add` then `cache.incr`. Either way N
+processes racing over the limit admit exactly the limit. DRF's own throttle keeps a list of
+timestamps and writes it back (read-modify-write): two requests at once both pass.
 """
 from __future__ import annotations
 
-from django.core.cache import cache
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+from django.core.exceptions import ValidationError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.security import client_address
-from health.identity import id_number_digest_or_none
+from health.identity import id_number_clean, id_number_digest
+
+
+@dataclass(frozen=True)
+class CheckedIdNumber:
+    """What one request's ID number turned out to be: the canonical number and its digest, or the refusal."""
+
+    number: str | None = None
+    digest: str | None = None
+    error: ValidationError | None = None
+
+
+def id_number_checked(request, raw: str) -> CheckedIdNumber:
+    """The ID number validated once per request and value: the throttle, the serializer and the lookup share it.
+
+    Kept on the request only (never in a process-wide cache: plain numbers must not outlive it).
+    """
+    checked = getattr(request, "_id_numbers_checked", None)
+    if checked is None:
+        checked = {}
+        request._id_numbers_checked = checked
+    if raw not in checked:
+        try:
+            number = id_number_clean(raw)
+        except ValidationError as error:
+            checked[raw] = CheckedIdNumber(error=error)
+        else:
+            # Also under the canonical number, which is what the serializer hands on to the view.
+            checked[raw] = checked[number] = CheckedIdNumber(number=number, digest=id_number_digest(number))
+    return checked[raw]
 
 
 class AtomicRateThrottle(BaseThrottle):
@@ -34,35 +70,76 @@ class AtomicRateThrottle(BaseThrottle):
     def get_cache_key(self, request, view) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:
+    def counter_of(self, request, view) -> str | None:
+        """The key to count this request under (and the rate set on self), or None when not counted."""
         rate = self.get_rate()
         if rate is None:
-            return True
+            return None
         key = self.get_cache_key(request, view)
         if key is None:
-            return True
+            return None
         self.num_requests, self.duration = parse_rate(rate)
-        count = self.counter_increment(key, self.duration)
-        return count <= self.num_requests
+        return key
+
+    def allow_request(self, request, view) -> bool:
+        return not throttles_exceeded([self], request, view)
 
     @staticmethod
     def counter_increment(key: str, duration: int) -> int:
-        cache.add(key, 0, timeout=duration)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            # The window expired between add and incr: open the next one with this request.
-            cache.add(key, 0, timeout=duration)
-            count = cache.incr(key)
-        if count == 1:
-            # Whoever opened the window makes sure it ends: Django's Redis incr checks existence and
-            # then INCRs, so a key that expired in between is recreated without a time to live.
-            cache.touch(key, duration)
-        return count
+        return counters_increment([(key, duration)])[0]
 
     def wait(self) -> float:
         # An upper bound (the window may be partly over); Retry-After never promises too early.
         return float(getattr(self, "duration", 60))
+
+
+def throttles_exceeded(throttles: Sequence[AtomicRateThrottle], request, view) -> list[AtomicRateThrottle]:
+    """Count the request under every throttle at once (one round trip on Redis); those over their limit.
+
+    Every throttle counts the request, as DRF's own check does (a refused request still uses up the window).
+    """
+    counted = [(throttle, key) for throttle in throttles if (key := throttle.counter_of(request, view)) is not None]
+    counts = counters_increment([(key, throttle.duration) for throttle, key in counted])
+    return [throttle for (throttle, _key), count in zip(counted, counts, strict=True) if count > throttle.num_requests]
+
+
+def counters_increment(counters: Sequence[tuple[str, int]]) -> list[int]:
+    """Each (key, window seconds) counted once; the new counts in the same order."""
+    if not counters:
+        return []
+    cache = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(cache, RedisCache):
+        return _redis_increment(cache, counters)
+    return [_cache_increment(cache, key, duration) for key, duration in counters]
+
+
+def _redis_increment(cache: RedisCache, counters: Sequence[tuple[str, int]]) -> list[int]:
+    # Django's RedisCache keeps ints as plain Redis integers, so `cache.get` still reads these counters.
+    # Writes all go to the first server (Django's client), whatever the key. INCR and EXPIRE NX run
+    # in one MULTI/EXEC: a window opened by INCR always gets its end; a running one keeps it.
+    client = cache._cache.get_client(write=True)
+    pipeline = client.pipeline(transaction=True)
+    for key, duration in counters:
+        redis_key = cache.make_and_validate_key(key)
+        pipeline.incr(redis_key)
+        pipeline.expire(redis_key, duration, nx=True)
+    results = pipeline.execute()
+    return [int(count) for count in results[::2]]
+
+
+def _cache_increment(cache, key: str, duration: int) -> int:
+    cache.add(key, 0, timeout=duration)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # The window expired between add and incr: open the next one with this request.
+        cache.add(key, 0, timeout=duration)
+        count = cache.incr(key)
+    if count == 1:
+        # Whoever opened the window makes sure it ends (a backend whose incr could recreate an
+        # expired key would leave it without a time to live).
+        cache.touch(key, duration)
+    return count
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -94,7 +171,7 @@ class PublicIdNumberThrottle(AtomicRateThrottle):
         if not isinstance(data, dict):
             return None
         raw = data.get("id_number")
-        digest = id_number_digest_or_none(raw) if isinstance(raw, str) else None
+        digest = id_number_checked(request, raw).digest if isinstance(raw, str) else None
         if digest is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -65,7 +65,29 @@ def person_matching(*, name: str, id_number: str) -> Person | None:
 
 def status_public(*, name: str, id_number: str) -> HealthStatus:
     """A resident's own status, fresh; a stranger's answer when the number and name do not match."""
-    person = person_matching(name=name, id_number=id_number)
-    if person is None:
+    digest = id_number_digest_or_none(id_number)
+    if digest is None:
         return status_of_stranger()
-    return person_status_fresh(person.pk)
+    return status_public_by_digest(name=name, id_digest=digest)
+
+
+def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
+    """`status_public` for a number already validated and digested: one indexed query when the row is fresh.
+
+    The status row and its person come in one join on the digest; only a dirty, never computed or
+    expired row goes through `person_status_fresh` (recomputed there, never served stale).
+    """
+    now = timezone.now()
+    status = HealthStatus.objects.select_related("person").filter(person__id_digest=id_digest).first()
+    if status is None:
+        # No status row (not expected: a person is created with one): the two-step path, as before.
+        person = Person.objects.filter(id_digest=id_digest).first()
+        if person is None or person.name != name_normalise(name):
+            return status_of_stranger(now=now)
+        return person_status_fresh(person.pk)
+    if status.person.name != name_normalise(name):
+        return status_of_stranger(now=now)
+    if status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now):
+        # The same test as person_status_fresh, which reads the row again and recomputes it.
+        return person_status_fresh(status.person_id, now=now)
+    return status

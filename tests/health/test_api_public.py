@@ -260,3 +260,51 @@ def test_stays_written_for_the_query_are_unchanged_by_it(api, db):
     assert ItineraryStay.objects.count() == 1
     assert ItineraryDeclaration.objects.count() == 0
     assert Person.objects.count() == 1
+
+
+# --- the query's cost: one validation, one query, never a stale answer ------------------------
+def test_a_fresh_status_is_answered_with_one_query_and_one_validation(api, db, monkeypatch, django_assert_num_queries):
+    import health.api.throttling as throttling
+
+    # given a person whose status is stored and fresh
+    payload = with_beijing_stay()
+    assert api.post(QUERY, payload, format="json").status_code == 200
+    calls = []
+    clean = throttling.id_number_clean
+    monkeypatch.setattr(throttling, "id_number_clean", lambda raw: calls.append(raw) or clean(raw))
+    # when they ask again
+    with django_assert_num_queries(1):
+        response = api.post(QUERY, payload, format="json")
+    # then the stored status comes back from one query, the number validated once (throttle, serializer, lookup)
+    assert response.status_code == 200
+    assert response.json()["reasons"] == ["P", "itinerary_not_declared"]
+    assert calls == [payload["id_number"]]
+
+
+@pytest.mark.parametrize("stale", [{"dirty": True}, {"dirty": False, "valid_until": moment(ago(seconds=1))}])
+def test_a_dirty_or_expired_status_is_recomputed_before_it_is_answered(api, db, stale):
+    from health.models import HealthStatus
+
+    # given a person with no data whose stored row says something else and is dirty or past its end
+    payload = factories.person_payload("李四")
+    person = person_resolve(**payload)
+    api.post(QUERY, payload, format="json")
+    HealthStatus.objects.filter(person=person).update(status="centralized_observation", reasons=["stale"], **stale)
+    # when they ask
+    response = api.post(QUERY, payload, format="json")
+    # then the answer is recomputed, not the stored one, and the row is clean again
+    assert response.json()["status"] == "popup"
+    assert response.json()["reasons"] == STRANGER_REASONS
+    row = HealthStatus.objects.get(person=person)
+    assert (row.status, row.dirty) == ("popup", False)
+
+
+def test_a_number_with_spaces_and_lower_case_finds_the_same_person(api, db):
+    # given a person with a stay in Beijing
+    payload = with_beijing_stay("张三")
+    # when they type their number with surrounding spaces and a lower-case x
+    typed = {"name": " 张三 ", "id_number": f" {payload['id_number'].lower()} "}
+    response = api.post(QUERY, typed, format="json")
+    # then it is their own status
+    assert response.status_code == 200
+    assert response.json()["reasons"] == ["P", "itinerary_not_declared"]

@@ -139,3 +139,36 @@ def test_every_public_answer_is_no_store_and_an_unknown_person_looks_like_a_know
     assert [set(answer.json()) for answer in answers[:3]] == [{"status", "label", "reasons", "valid_until", "computed_at"}] * 3
     assert answers[3].status_code == 400
     assert Person.objects.count() == persons
+
+
+def test_a_window_on_redis_ends_and_is_not_pushed_back_by_later_requests():
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache._connections[cache._alias], RedisCache):
+        pytest.skip("the time to live is Redis's (INCR + EXPIRE NX in one MULTI/EXEC)")
+    client = cache._cache.get_client(write=True)
+    redis_key = cache.make_and_validate_key("throttle_test_ttl")
+    # given a window of 60 seconds opened by a first request
+    assert AtomicRateThrottle.counter_increment("throttle_test_ttl", 60) == 1
+    # when later requests count in it (one asking for a longer window)
+    assert AtomicRateThrottle.counter_increment("throttle_test_ttl", 3600) == 2
+    # then the window still ends within its first 60 seconds, and the count reads back as a number
+    assert 0 < client.ttl(redis_key) <= 60
+    assert cache.get("throttle_test_ttl") == 2
+
+
+def test_both_public_throttles_are_counted_in_one_round_trip_on_redis(api, db, monkeypatch):
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache._connections[cache._alias], RedisCache):
+        pytest.skip("round trips are Redis's")
+    from redis.client import Pipeline
+
+    executed = []
+    execute = Pipeline.execute
+    monkeypatch.setattr(Pipeline, "execute", lambda self, *args, **kwargs: executed.append(len(self.command_stack)) or execute(self, *args, **kwargs))
+    # when one valid query is sent
+    response = api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.3.0.1")
+    # then both counters (INCR + EXPIRE each) went in one pipeline
+    assert response.status_code == 200
+    assert executed == [4]
