@@ -12,7 +12,7 @@ from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
 from health.services.persons import name_normalise
-from health.services.statuses import person_status_fresh, policy_current
+from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
 
 class Channel:
@@ -87,7 +87,6 @@ def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
         return person_status_fresh(person.pk)
     if status.person.name != name_normalise(name):
         return status_of_stranger(now=now)
-    if status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now):
-        # The same test as person_status_fresh, which reads the row again and recomputes it.
+    if status_is_stale(status, now=now):
         return person_status_fresh(status.person_id, now=now)
     return status

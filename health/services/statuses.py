@@ -365,11 +365,16 @@ def _statuses_apply_rows(updates: list[tuple]) -> None:
         )
 
 
+def status_is_stale(status: HealthStatus, *, now: datetime) -> bool:
+    """Whether a stored status may not be served as it is: dirty, never computed, or past valid_until."""
+    return status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now)
+
+
 def person_status_fresh(person_id: int, *, now: datetime | None = None) -> HealthStatus:
-    """The stored status, recomputed first if it is dirty or past its valid_until (never stale)."""
+    """The stored status, recomputed first if it is stale (never served stale)."""
     now = now or timezone.now()
     status = HealthStatus.objects.get(person_id=person_id)
-    if status.dirty or status.computed_at is None or (status.valid_until is not None and status.valid_until <= now):
+    if status_is_stale(status, now=now):
         # dirty_cause is the last mark's cause; a clean row past its valid_until is due for time alone.
         statuses_recompute([person_id], now=now, cause=status.dirty_cause if status.dirty else "valid_until")
         status = HealthStatus.objects.get(person_id=person_id)
