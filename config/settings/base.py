@@ -163,7 +163,7 @@ SPECTACULAR_SETTINGS = {
 # --- Celery --------------------------------------------------------------------------------
 # No broker configured: the embedded mode runs every task in-process, right after commit.
 CELERY_TASK_ALWAYS_EAGER = not env("CELERY_BROKER_URL", default="")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "memory://"
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
