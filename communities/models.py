@@ -4,18 +4,13 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from health.models import Organisation, Person
-
-
-class CommunityManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=Organisation.Kind.COMMUNITY)
+from health.models import Organisation, OrganisationKindManager, Person
 
 
 class Community(Organisation):
     """A residential community (社区): one row of the organisations table with kind "community"."""
 
-    objects = CommunityManager()
+    objects = OrganisationKindManager(Organisation.Kind.COMMUNITY)
 
     class Meta:
         proxy = True

@@ -72,6 +72,17 @@ class Organisation(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class OrganisationKindManager(models.Manager):
+    """The organisations of one kind: the manager of the proxy models Community and Hotel."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def get_queryset(self):
+        return super().get_queryset().filter(kind=self.kind)
+
+
 class StaffMembership(models.Model):
     """Which organisation a staff account acts for; administrators act for none and see all."""
 

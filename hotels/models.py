@@ -8,22 +8,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from health.models import Organisation, Person, Region
+from health.models import Organisation, OrganisationKindManager, Person, Region
 
 # How far ahead of the moment it was recorded a sampling time may lie: clock skew between a
 # front desk's terminal and the server, the same tolerance the API gives every past time.
 SAMPLING_CLOCK_SKEW = timedelta(minutes=5)
 
 
-class HotelManager(models.Manager):
-    def get_queryset(self):
-        return super().get_queryset().filter(kind=Organisation.Kind.HOTEL)
-
-
 class Hotel(Organisation):
     """A hotel: one row of the organisations table with kind "hotel"; its region is its place for the rules."""
 
-    objects = HotelManager()
+    objects = OrganisationKindManager(Organisation.Kind.HOTEL)
 
     class Meta:
         proxy = True
