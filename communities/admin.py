@@ -14,11 +14,11 @@ from django.utils.translation import ngettext
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
-from health.api.common import CLOCK_SKEW
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
 from health.services.statuses import person_status_fresh
+from health.timebounds import CLOCK_SKEW
 
 STATUS_LABELS = dict(HealthStatus.Code.choices)
 

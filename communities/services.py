@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,9 +17,9 @@ from health.selectors import user_is_admin, user_organisation
 from health.services.organisations import organisation_create
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
+from health.timebounds import CLOCK_SKEW
 
 # A few minutes of clock skew are tolerated for times that must have happened (as in the API).
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class AlreadyLifted(ApplicationError):

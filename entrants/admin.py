@@ -18,12 +18,12 @@ from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
-from health.api.common import CLOCK_SKEW
 from health.errors import ApplicationError
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person
 from health.services.statuses import policy_current
+from health.timebounds import CLOCK_SKEW
 
 
 def _country_choices():

@@ -15,7 +15,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, ReadOnlyAdmin
-from health.api.common import CLOCK_SKEW
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
 from health.forms import IdNumberInput
@@ -40,6 +39,7 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
 from health.services.statuses import policy_current
+from health.timebounds import CLOCK_SKEW
 
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")

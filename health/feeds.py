@@ -29,11 +29,11 @@ from stdnum.cn import ric
 
 from entrants.feed import FeedRejected
 from health import bulk
-from health.api.common import CLOCK_SKEW, EARLIEST
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
 from health.services.persons import name_normalise
 from health.services.statuses import persons_mark_dirty
+from health.timebounds import CLOCK_SKEW, EARLIEST
 
 KINDS = ("stays", "designations", "risk-areas", "entrants")
 STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")

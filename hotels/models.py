@@ -1,5 +1,4 @@
 """Records of the hotels app: hotels (organisations of kind hotel), guests' stays and their nucleic-acid tests."""
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -9,10 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from health.models import Organisation, OrganisationKindManager, Person, Region
+from health.timebounds import CLOCK_SKEW
 
 # How far ahead of the moment it was recorded a sampling time may lie: clock skew between a
 # front desk's terminal and the server, the same tolerance the API gives every past time.
-SAMPLING_CLOCK_SKEW = timedelta(minutes=5)
+SAMPLING_CLOCK_SKEW = CLOCK_SKEW
 
 
 class Hotel(Organisation):

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from health.api.common import CLOCK_SKEW, EARLIEST
 from health.errors import ApplicationError
 from health.models import Organisation
 from health.services.organisations import organisation_create, region_current
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
+from health.timebounds import CLOCK_SKEW, EARLIEST
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
 
 RESULTS = {choice.value for choice in NucleicAcidTest.Result}

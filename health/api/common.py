@@ -13,12 +13,7 @@ from health.errors import NotAllowed, NotVisible
 from health.identity import id_number_clean
 from health.models import HealthStatus, Organisation
 from health.selectors import user_is_admin, user_organisation
-
-# A few minutes of clock skew are tolerated for times that must have happened.
-CLOCK_SKEW = timedelta(minutes=5)
-# Nothing this product records predates the pandemic; far-off planned times are typing errors.
-EARLIEST = datetime(2019, 12, 1, tzinfo=timezone.get_fixed_timezone(480))
-PLANNING_HORIZON = timedelta(days=3 * 365)
+from health.timebounds import CLOCK_SKEW, EARLIEST, PLANNING_HORIZON  # noqa: F401 - re-exported
 
 
 class PersonSerializer(serializers.Serializer):
