@@ -205,7 +205,10 @@ class Designation(models.Model):
 class ItineraryStay(models.Model):
     """A stay in a city reported by the national platform (or another department's feed)."""
 
-    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="stays")
+    # No index of its own: the unique (person, region, arrived_at) constraint leads with it.
+    person = models.ForeignKey(
+        Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="stays", db_index=False
+    )
     region = models.ForeignKey(Region, verbose_name=_("城市"), on_delete=models.PROTECT, related_name="+")
     arrived_at = models.DateTimeField(_("到达时间"))
     left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
