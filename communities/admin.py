@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
-from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
@@ -133,7 +133,7 @@ class DueFilter(admin.SimpleListFilter):
 
 # --- quarantines ---------------------------------------------------------------------------
 @admin.register(QuarantineRecord)
-class QuarantineRecordAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
+class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.COMMUNITY,)
     organisation_field = "community"
     list_display = (
@@ -175,14 +175,6 @@ class QuarantineRecordAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
         return self.list_display
 
     # --- columns ---
-    @admin.display(description=_("姓名"), ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
-
-    @admin.display(description=_("身份证号"))
-    def person_id_masked(self, obj):
-        return obj.person.id_masked
-
     @admin.display(description=_("当前健康状态"), ordering="person__health_status__status")
     def current_status(self, obj):
         status = getattr(obj.person, "health_status", None)

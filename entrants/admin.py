@@ -17,7 +17,7 @@ from entrants import services
 from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
-from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.errors import ApplicationError
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
@@ -166,7 +166,7 @@ class CommunityManagedFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundCase)
-class InboundCaseAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
+class InboundCaseAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
     organisation_field = "managing_community"
     form = InboundCaseForm
@@ -301,17 +301,9 @@ class InboundCaseAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             services.inbound_update(actor=request.user, case=obj, **changes)
 
     # --- read-only columns -------------------------------------------------------------------
-    @admin.display(description=_("姓名"), ordering="person__name")
-    def person_name(self, case):
-        return case.person.name
-
     @admin.display(description=_("姓名"))
     def person_name_display(self, case):
         return case.person.name
-
-    @admin.display(description=_("身份证号"))
-    def person_id_masked(self, case):
-        return case.person.id_masked
 
     @admin.display(description=_("出发国家或地区"), ordering="origin_country")
     def origin_country_name(self, case):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, ReadOnlyAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
 from health.forms import IdNumberInput
@@ -431,7 +431,7 @@ class CorrectionResolveForm(forms.ModelForm):
 
 
 @admin.register(StatusCorrectionRequest)
-class StatusCorrectionRequestAdmin(OrganisationScopedAdmin):
+class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
 
     organisation_kinds = (Organisation.Kind.COMMUNITY, Organisation.Kind.HEALTH)
@@ -492,18 +492,10 @@ class StatusCorrectionRequestAdmin(OrganisationScopedAdmin):
     def resolved_at_display(self, obj):
         return local(obj.resolved_at)
 
-    @admin.display(description=_("姓名"), ordering="person__name")
-    def person_name(self, obj):
-        return obj.person.name
-
     @admin.display(description=_("人员"))
     def person_link(self, obj):
         url = reverse("admin:health_person_change", args=[obj.person_id])
         return format_html('<a href="{}">{}</a>', url, obj.person.name)
-
-    @admin.display(description=_("身份证号"))
-    def person_id_masked(self, obj):
-        return obj.person.id_masked
 
     @admin.display(description=_("提交时的健康状态"))
     def status_then(self, obj):

@@ -128,3 +128,15 @@ class HashedIdSearchAdmin(admin.ModelAdmin):
 
 def looks_like_id_number(term: str) -> bool:
     return sum(character.isdigit() for character in term) >= 6
+
+
+class PersonColumnsAdmin(admin.ModelAdmin):
+    """The person's name and masked ID number as columns, for records that belong to a person."""
+
+    @admin.display(description=_("姓名"), ordering="person__name")
+    def person_name(self, obj):
+        return obj.person.name
+
+    @admin.display(description=_("身份证号"))
+    def person_id_masked(self, obj):
+        return obj.person.id_masked

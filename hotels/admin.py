@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin
+from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region
@@ -248,7 +248,7 @@ class StayFilter(admin.SimpleListFilter):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
+class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL,)
     organisation_field = "hotel"
     inlines = [NatTestInline]
@@ -262,8 +262,8 @@ class CheckInAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     ordering = ["-checked_in_at", "-pk"]
 
     CHANGE_FIELDS = [
-        "guest_name",
-        "guest_id_masked",
+        "person_name",
+        "person_id_masked",
         "hotel",
         "checked_in_at",
         "checked_out_at",
@@ -285,19 +285,11 @@ class CheckInAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     # --- the list ---
     def get_list_display(self, request):
         # The status next to the name: on a small screen the right-hand columns scroll out of view.
-        columns = ["guest_name", "guest_status", "guest_id_masked", "checked_in_at", "origin_region"]
+        columns = ["person_name", "guest_status", "person_id_masked", "checked_in_at", "origin_region"]
         columns += ["health_management_accepted", "checked_out_at"]
         if self.is_admin(request):
             columns.insert(3, "hotel")
         return columns
-
-    @admin.display(description=_("姓名"), ordering="person__name")
-    def guest_name(self, obj):
-        return obj.person.name
-
-    @admin.display(description=_("身份证号"))
-    def guest_id_masked(self, obj):
-        return obj.person.id_masked
 
     @admin.display(description=_("健康状态"), ordering="person__health_status__status")
     def guest_status(self, obj):
@@ -442,12 +434,12 @@ class PositiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(NucleicAcidTest)
-class NucleicAcidTestAdmin(OrganisationScopedAdmin):
+class NucleicAcidTestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL, Organisation.Kind.HEALTH)
     organisation_field = "hotel"
     member_can_add = False
     member_can_change = False
-    list_display = ["guest_name", "guest_id_masked", "hotel", "sampled_at", "result", "source", "recorded_at", "needs_review"]
+    list_display = ["person_name", "person_id_masked", "hotel", "sampled_at", "result", "source", "recorded_at", "needs_review"]
     search_fields = ["person__name"]
     date_hierarchy = "sampled_at"
     ordering = ["-sampled_at", "-pk"]
@@ -471,14 +463,6 @@ class NucleicAcidTestAdmin(OrganisationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    @admin.display(description=_("姓名"), ordering="person__name")
-    def guest_name(self, obj):
-        return obj.person.name
-
-    @admin.display(description=_("身份证号"))
-    def guest_id_masked(self, obj):
-        return obj.person.id_masked
 
     @admin.display(description=_("需卫健部门复核"), boolean=True)
     def needs_review(self, obj):
