@@ -1,6 +1,10 @@
 """Resident ID numbers: validated with python-stdnum, kept only as a keyed digest and a masked form."""
+
+import datetime
 import hashlib
 import hmac
+import re
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,8 +20,40 @@ MESSAGES = {
 }
 
 
+_CANONICAL = re.compile(r"[0-9]{17}[0-9X]")
+
+
+@lru_cache(maxsize=65536)
+def _birthplace_known(prefix: str, year: int) -> bool:
+    # stdnum reads only the place code and the birth year here; any valid day of that year will do.
+    try:
+        ric.get_birth_place(f"{prefix}{year:04d}0101001X")
+    except StdnumError:
+        return False
+    return True
+
+
+def _canonical_valid(raw: object) -> bool:
+    """A number already in canonical form that stdnum would accept as it is, checked in ~2 µs.
+
+    The same checks as `ric.validate` (check character, birth date, birthplace known in the birth
+    year, memoised per place and year) without its cleaning and its table walk (~80 µs a number):
+    the public query and the feeds see mostly such numbers.
+    """
+    if type(raw) is not str or not _CANONICAL.fullmatch(raw) or raw[-1] != ric.calc_check_digit(raw):
+        return False
+    year = int(raw[6:10])
+    try:
+        datetime.date(year, int(raw[10:12]), int(raw[12:14]))
+    except ValueError:
+        return False
+    return _birthplace_known(raw[:6], year)
+
+
 def id_number_clean(raw: str) -> str:
     """The canonical 18-character number, or ValidationError (the message never repeats the number)."""
+    if _canonical_valid(raw):
+        return raw
     try:
         return ric.validate(str(raw))
     except StdnumError as error:

@@ -1,7 +1,7 @@
 """API routes of the core app (mounted under /api/v1/)."""
 from django.urls import path
 
-from . import corrections, views
+from . import corrections, status_query, views
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
@@ -10,7 +10,7 @@ urlpatterns = [
     path("designations/", views.DesignationListView.as_view(), name="designation-list"),
     path("designations/<int:pk>/clear/", views.DesignationClearView.as_view(), name="designation-clear"),
     path("itinerary/stays/", views.StaysView.as_view(), name="itinerary-stays"),
-    path("status/query/", views.StatusQueryView.as_view(), name="status-query"),
+    path("status/query/", status_query.status_query_view(), name="status-query"),
     path("status/declarations/", views.DeclarationView.as_view(), name="status-declarations"),
     path("status/corrections/", corrections.CorrectionView.as_view(), name="status-corrections"),
     path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),

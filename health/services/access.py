@@ -1,16 +1,18 @@
 """Reads of a status: staff reads (each audited: who, when, through what, why) and the public's own."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
 from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
+from health.prepared import Prepared
 from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
@@ -39,7 +41,9 @@ def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, 
 
 
 # --- the public's own reads ------------------------------------------------------------------
-def _unsaved_status(*, status: str, reasons: Sequence[str], valid_until: datetime | None, now: datetime) -> HealthStatus:
+def _unsaved_status(
+    *, status: str, reasons: Sequence[str], valid_until: datetime | None, now: datetime
+) -> HealthStatus:
     # The same model the stored answers come from, so both render through one serializer.
     return HealthStatus(status=status, reasons=list(reasons), valid_until=valid_until, computed_at=now)
 
@@ -71,22 +75,35 @@ def status_public(*, name: str, id_number: str) -> HealthStatus:
     return status_public_by_digest(name=name, id_digest=digest)
 
 
+# The status row's fields and its person's name, by digest: one indexed join, compiled once (prepared.py).
+_STATUS_FIELDS = [field.attname for field in HealthStatus._meta.concrete_fields]
+_STATUS_BY_DIGEST = Prepared(
+    lambda digest: (
+        HealthStatus.objects.filter(person__id_digest=digest)
+        .order_by()
+        .values_list(*_STATUS_FIELDS, "person__name")[:1]
+    )
+)
+
+
 def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     """`status_public` for a number already validated and digested: one indexed query when the row is fresh.
 
-    The status row and its person come in one join on the digest; only a dirty, never computed or
-    expired row goes through `person_status_fresh` (recomputed there, never served stale).
+    The status row and its person's name come in one join on the digest; only a dirty, never
+    computed or expired row goes through `person_status_fresh` (recomputed there, never served stale).
     """
     now = timezone.now()
-    status = HealthStatus.objects.select_related("person").filter(person__id_digest=id_digest).first()
-    if status is None:
+    found = _STATUS_BY_DIGEST.rows(id_digest)
+    if not found:
         # No status row (not expected: a person is created with one): the two-step path, as before.
         person = Person.objects.filter(id_digest=id_digest).first()
         if person is None or person.name != name_normalise(name):
             return status_of_stranger(now=now)
         return person_status_fresh(person.pk)
-    if status.person.name != name_normalise(name):
+    *values, stored_name = found[0]
+    if stored_name != name_normalise(name):
         return status_of_stranger(now=now)
+    status = HealthStatus.from_db(DEFAULT_DB_ALIAS, _STATUS_FIELDS, values)
     if status_is_stale(status, now=now):
         return person_status_fresh(status.person_id, now=now)
     return status

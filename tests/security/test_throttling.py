@@ -1,4 +1,5 @@
 """Public endpoints: shared atomic counters per address and per ID number, the proxy count, no caching."""
+
 import copy
 import threading
 
@@ -57,7 +58,9 @@ def test_parallel_requests_over_the_limit_are_answered_429_beyond_exactly_the_li
     def ask():
         client = APIClient()
         barrier.wait()
-        codes.append(client.post(QUERY, {"name": "张三", "id_number": "bad"}, format="json", REMOTE_ADDR="10.9.9.9").status_code)
+        codes.append(
+            client.post(QUERY, {"name": "张三", "id_number": "bad"}, format="json", REMOTE_ADDR="10.9.9.9").status_code
+        )
 
     with override_settings(REST_FRAMEWORK=framework(f"{limit}/minute")):
         workers = [threading.Thread(target=ask) for _ in range(requests)]
@@ -75,7 +78,13 @@ def test_a_forged_forwarded_for_header_does_not_change_the_address_without_proxi
     with override_settings(REST_FRAMEWORK=framework("2/minute", num_proxies=0)):
         # when one client sends each request with a different forged X-Forwarded-For
         codes = [
-            api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}").status_code
+            api.post(
+                QUERY,
+                factories.person_payload(),
+                format="json",
+                REMOTE_ADDR="10.1.1.1",
+                HTTP_X_FORWARDED_FOR=f"203.0.113.{i}",
+            ).status_code
             for i in range(3)
         ]
     # then it is still counted as one address
@@ -87,10 +96,22 @@ def test_behind_one_proxy_the_address_the_proxy_appended_is_the_client(api, db):
     with override_settings(REST_FRAMEWORK=framework("2/minute", num_proxies=1)):
         # when a client forges the left part of the header, and another client comes through the same proxy
         forged = [
-            api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.7").status_code
+            api.post(
+                QUERY,
+                factories.person_payload(),
+                format="json",
+                REMOTE_ADDR="10.0.0.254",
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.7",
+            ).status_code
             for i in range(3)
         ]
-        other = api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.8")
+        other = api.post(
+            QUERY,
+            factories.person_payload(),
+            format="json",
+            REMOTE_ADDR="10.0.0.254",
+            HTTP_X_FORWARDED_FOR="203.0.113.8",
+        )
     # then the forged part is ignored (one client, throttled on the third), and the other client is its own bucket
     assert forged == [200, 200, 429]
     assert other.status_code == 200
@@ -102,7 +123,9 @@ def test_the_id_number_counter_holds_across_addresses_and_spellings(api, db):
     with override_settings(REST_FRAMEWORK=framework("2/minute")):
         # when it is asked from three addresses, the last time in lower case
         codes = [api.post(QUERY, payload, format="json", REMOTE_ADDR=f"10.2.0.{i}").status_code for i in range(2)]
-        lower = api.post(QUERY, {**payload, "id_number": payload["id_number"].lower()}, format="json", REMOTE_ADDR="10.2.0.9")
+        lower = api.post(
+            QUERY, {**payload, "id_number": payload["id_number"].lower()}, format="json", REMOTE_ADDR="10.2.0.9"
+        )
     # then the third is throttled, and the counter never holds the plain number
     assert codes == [200, 200]
     assert lower.status_code == 429
@@ -136,7 +159,9 @@ def test_every_public_answer_is_no_store_and_an_unknown_person_looks_like_a_know
     assert {answer["Cache-Control"] for answer in answers} == {"no-store"}
     bodies = [{k: v for k, v in answer.json().items() if k != "computed_at"} for answer in answers[:3]]
     assert bodies[0] == bodies[1] == bodies[2]
-    assert [set(answer.json()) for answer in answers[:3]] == [{"status", "label", "reasons", "valid_until", "computed_at"}] * 3
+    assert [set(answer.json()) for answer in answers[:3]] == [
+        {"status", "label", "reasons", "valid_until", "computed_at"}
+    ] * 3
     assert answers[3].status_code == 400
     assert Person.objects.count() == persons
 
@@ -162,13 +187,28 @@ def test_both_public_throttles_are_counted_in_one_round_trip_on_redis(api, db, m
 
     if not isinstance(cache._connections[cache._alias], RedisCache):
         pytest.skip("round trips are Redis's")
-    from redis.client import Pipeline
+    from redis.client import Redis
 
-    executed = []
-    execute = Pipeline.execute
-    monkeypatch.setattr(Pipeline, "execute", lambda self, *args, **kwargs: executed.append(len(self.command_stack)) or execute(self, *args, **kwargs))
+    api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.3.0.1")  # the script is loaded
+    sent = []
+    execute = Redis.execute_command
+    monkeypatch.setattr(
+        Redis, "execute_command", lambda self, *args, **kwargs: sent.append(args[:3]) or execute(self, *args, **kwargs)
+    )
     # when one valid query is sent
     response = api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.3.0.1")
-    # then both counters (INCR + EXPIRE each) went in one pipeline
+    # then both counters (INCR + EXPIRE NX each) went in one command
     assert response.status_code == 200
-    assert executed == [4]
+    assert [(command, keys) for command, _sha, keys in sent] == [("EVALSHA", 2)]
+
+
+def test_the_counting_script_is_loaded_again_after_the_server_forgot_it(api, db):
+    from django.core.cache.backends.redis import RedisCache
+
+    if not isinstance(cache._connections[cache._alias], RedisCache):
+        pytest.skip("scripts are Redis's")
+    assert AtomicRateThrottle.counter_increment("throttle_test_script", 60) == 1
+    # given a server that lost its scripts (a restart, a failover)
+    cache._cache.get_client(write=True).script_flush()
+    # then counting goes on in the same window
+    assert AtomicRateThrottle.counter_increment("throttle_test_script", 60) == 2

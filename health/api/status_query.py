@@ -1,0 +1,97 @@
+"""`POST /api/v1/status/query/` at the morning peak: the common request answered without DRF's machinery.
+
+The public status query is the endpoint the whole city calls at once (health codes elsewhere
+peaked at 1.4 million queries a minute). A well-formed request — JSON asking for JSON, a name and
+an id_number that are plain strings, the number valid — is answered here with the same rules as
+the DRF view: the same field checks, both public throttles counted in one round trip, the same
+read of the precomputed status (one indexed query when it is fresh), the same serializer for the
+answer, the same headers. Anything else — another method, content type or `Accept`, malformed
+JSON, an invalid field, a caller over a limit — goes to the DRF view (`StatusQueryView`), which
+gives the contract's 400/405/429 answers and documents the endpoint in the OpenAPI schema.
+A request is counted by the throttles once, whichever path answers it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from health.services import access
+
+from .common import StatusSerializer, status_payload
+from .throttling import id_number_checked, public_throttles_exceeded
+from .views import StatusQueryView
+
+NAME_MAX = StatusQueryView.name_max_length
+ID_NUMBER_MAX = StatusQueryView.id_number_max_length
+# Built once: a serializer's fields are the costly part, and `to_representation` keeps no state.
+_ANSWER = StatusSerializer()
+_HEADERS = StatusQueryView.response_headers()
+
+
+def _strict_constant(value: str):
+    # DRF's JSON parser refuses NaN and Infinity (STRICT_JSON); so does this path, by handing them on.
+    raise ValueError(value)
+
+
+def _field(value: object, max_length: int) -> str | None:
+    """A CharField's value as DRF's would clean it (trimmed, non-blank, within its length), or None."""
+    if type(value) is not str:
+        return None
+    value = value.strip()
+    # isprintable() is False for NUL, surrogates and other controls, which DRF refuses or treats apart.
+    if not value or len(value) > max_length or not value.isprintable():
+        return None
+    return value
+
+
+def answer(request: HttpRequest) -> HttpResponse | None:
+    """The answer to a well-formed, valid, unthrottled query; None to let the DRF view answer."""
+    if request.method != "POST" or request.content_type != "application/json":
+        return None
+    if request.content_params.get("charset", "utf-8").lower() != "utf-8":
+        return None
+    accept = request.headers.get("Accept", "*/*")
+    if accept not in ("*/*", "application/json"):
+        return None
+    try:
+        body = json.loads(request.body, parse_constant=_strict_constant)
+    except ValueError:
+        return None
+    if type(body) is not dict:
+        return None
+    name = _field(body.get("name"), NAME_MAX)
+    raw = _field(body.get("id_number"), ID_NUMBER_MAX)
+    if name is None or raw is None:
+        return None
+    checked = id_number_checked(request, raw)
+    if checked.error is not None:
+        return None
+    exceeded = public_throttles_exceeded(request, digest=checked.digest)
+    if exceeded:
+        # Already counted: the DRF view answers 429 from this, without counting again.
+        request.public_throttle_wait = max(throttle.wait() for throttle in exceeded)
+        return None
+    health_status = access.status_public_by_digest(name=name, id_digest=checked.digest)
+    content = json.dumps(
+        _ANSWER.to_representation(status_payload(health_status)), ensure_ascii=False, separators=(",", ":")
+    )
+    response = HttpResponse(content.encode(), content_type="application/json")
+    for header, value in _HEADERS.items():
+        response[header] = value
+    return response
+
+
+def status_query_view():
+    """The routed view: this path first, the DRF view for everything else (and for the schema)."""
+    drf_view = StatusQueryView.as_view()
+
+    # wraps() keeps `cls` and `initkwargs`, by which drf-spectacular finds and documents the DRF view.
+    @functools.wraps(drf_view)
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return answer(request) or drf_view(request, *args, **kwargs)
+
+    return csrf_exempt(view)
