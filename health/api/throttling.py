@@ -150,7 +150,8 @@ def _redis_increment(cache: RedisCache, counters: Sequence[tuple[str, int]]) -> 
     client = _write_client(cache)
     if _increment_script is None:
         _increment_script = client.register_script(_INCREMENT)
-    keys = [cache.make_and_validate_key(key) for key, _duration in counters]
+    # make_key: these keys are ours (a scope and an address or a hex digest); no per-character portability check.
+    keys = [cache.make_key(key) for key, _duration in counters]
     # EVALSHA, loading the script first if the server does not know it (a restart, another server).
     return [
         int(count)

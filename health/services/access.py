@@ -75,8 +75,10 @@ def status_public(*, name: str, id_number: str) -> HealthStatus:
     return status_public_by_digest(name=name, id_digest=digest)
 
 
-# The status row's fields and its person's name, by digest: one indexed join, compiled once (prepared.py).
-_STATUS_FIELDS = [field.attname for field in HealthStatus._meta.concrete_fields]
+# What the public answer and the staleness check read of the status row, and its person's name, by
+# digest: one indexed join, compiled once (prepared.py). The instance made from it has only these
+# fields loaded (any other would be read with a query of its own): it is answered, never saved.
+_STATUS_FIELDS = ["person_id", "status", "reasons", "valid_until", "computed_at", "dirty"]
 _STATUS_BY_DIGEST = Prepared(
     lambda digest: (
         HealthStatus.objects.filter(person__id_digest=digest)
