@@ -4,13 +4,14 @@ from django.urls import path
 from . import corrections, status_query, views
 
 urlpatterns = [
+    # First: the endpoint of the morning peak is matched before any other.
+    path("status/query/", status_query.status_query_view(), name="status-query"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("risk-areas/", views.RiskAreaListView.as_view(), name="risk-area-list"),
     path("risk-areas/<int:pk>/", views.RiskAreaDetailView.as_view(), name="risk-area-detail"),
     path("designations/", views.DesignationListView.as_view(), name="designation-list"),
     path("designations/<int:pk>/clear/", views.DesignationClearView.as_view(), name="designation-clear"),
     path("itinerary/stays/", views.StaysView.as_view(), name="itinerary-stays"),
-    path("status/query/", status_query.status_query_view(), name="status-query"),
     path("status/declarations/", views.DeclarationView.as_view(), name="status-declarations"),
     path("status/corrections/", corrections.CorrectionView.as_view(), name="status-corrections"),
     path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),

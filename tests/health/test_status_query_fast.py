@@ -1,16 +1,19 @@
 """The status query's fast path answers exactly as the DRF view would, and hands on everything else."""
+
 import json
 
 import pytest
 from django.core.cache import cache
 from django.test import RequestFactory, override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from health.api import status_query
 from health.api.views import StatusQueryView
 from health.identity import id_number_digest
+from health.services.itinerary import StayInput, stays_ingest
 from tests import factories
 
+from .helpers import ago, moment
 from .test_api_public import QUERY, rates, with_beijing_stay
 
 DRF_VIEW = StatusQueryView.as_view()
@@ -48,15 +51,29 @@ def same_answer(fast, drf) -> None:
         assert fast.get(header) == drf.get(header), header
 
 
-@pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_the_fast_answer_is_the_drf_view_s_answer_byte_for_byte(db, language):
+@pytest.mark.parametrize(("language", "zone"), [("zh-hans", "Asia/Shanghai"), ("en", "UTC")])
+def test_the_fast_answer_is_the_drf_view_s_answer_byte_for_byte(db, language, zone):
     # given a known person, a stranger and a known number with another name
     known = with_beijing_stay()
     stranger = factories.person_payload("王五")
     other_name = {**known, "name": "李四"}
     spelled = {"name": f"  {known['name']} ", "id_number": f" {known['id_number'].lower()} "}
-    with translation.override(language):
-        for body in (known, stranger, other_name, spelled, {**known, "extra": [1, 2]}):
+    # a known person whose status ends at a time (valid_until set), in another time zone too
+    expiring = factories.person_payload("赵六")
+    stays_ingest(
+        actor=None,
+        stays=[
+            StayInput(
+                expiring["name"],
+                expiring["id_number"],
+                "110000",
+                moment(ago(days=13)),
+                moment(ago(days=13, seconds=-60)),
+            )
+        ],
+    )
+    with translation.override(language), timezone.override(zone):
+        for body in (known, stranger, other_name, spelled, {**known, "extra": [1, 2]}, expiring):
             # when the fast path and the DRF view answer the same request
             fast = status_query.answer(request_of(body))
             drf = drf_answer(body)
@@ -64,13 +81,20 @@ def test_the_fast_answer_is_the_drf_view_s_answer_byte_for_byte(db, language):
             assert fast is not None, body
             same_answer(fast, drf)
     assert json.loads(fast.content)["label"] == ("Pop-up" if language == "en" else "弹窗")
+    assert json.loads(fast.content)["valid_until"].endswith("Z" if zone == "UTC" else "+08:00")
 
 
 @pytest.mark.parametrize(
     ("case", "kwargs"),
     [
         ("form data", {"content_type": "application/x-www-form-urlencoded"}),
-        ("another charset", {"content_type": "application/json; charset=latin-1", "body": {"name": "Li Si", "id_number": "11010519491231002X"}}),
+        (
+            "another charset",
+            {
+                "content_type": "application/json; charset=latin-1",
+                "body": {"name": "Li Si", "id_number": "11010519491231002X"},
+            },
+        ),
         ("HTML wanted", {"HTTP_ACCEPT": "text/html"}),
         ("malformed JSON", {"body": b'{"name": '}),
         ("NaN", {"body": '{"name": "张三", "id_number": "11010519491231002X", "x": NaN}'}),
