@@ -1,8 +1,10 @@
 """Settings shared by every environment; everything configurable comes from the environment."""
+import re
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -138,6 +140,9 @@ else:
 
 # --- REST framework ----------------------------------------------------------------------
 PUBLIC_THROTTLE_RATE = env("PUBLIC_THROTTLE_RATE", default="60/minute")
+# Refused at start-up, not with a 500 on every public request: "N/second|minute|hour|day" (DRF's form).
+if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", PUBLIC_THROTTLE_RATE):
+    raise ImproperlyConfigured(f"PUBLIC_THROTTLE_RATE must look like 60/minute, not {PUBLIC_THROTTLE_RATE!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -212,3 +212,32 @@ def test_the_counting_script_is_loaded_again_after_the_server_forgot_it(api, db)
     cache._cache.get_client(write=True).script_flush()
     # then counting goes on in the same window
     assert AtomicRateThrottle.counter_increment("throttle_test_script", 60) == 2
+
+
+@pytest.mark.parametrize("rate", ["", "60", "0/minute", "60/fortnight", "sixty/minute"])
+def test_a_malformed_public_rate_stops_the_start_instead_of_failing_every_request(rate):
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "PUBLIC_THROTTLE_RATE": rate, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "PUBLIC_THROTTLE_RATE must look like 60/minute" in started.stderr
+
+
+def test_the_usual_rates_start():
+    import os
+    import subprocess
+    import sys
+
+    for rate in ("60/minute", "5/s", "1000/hour", "100000/day"):
+        environment = {**os.environ, "PUBLIC_THROTTLE_RATE": rate, "DJANGO_SETTINGS_MODULE": "config.settings.local"}
+        started = subprocess.run([sys.executable, "-c", "import django; django.setup()"], env=environment, timeout=60)
+        assert started.returncode == 0, rate
