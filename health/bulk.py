@@ -69,6 +69,25 @@ def copy_rows(
     return count
 
 
+def copy_text(
+    table: str,
+    columns: Sequence[str],
+    blocks: Iterable[str | bytes],
+    *,
+    connection: BaseDatabaseWrapper | None = None,
+) -> None:
+    """Stream rows already in PostgreSQL's COPY text format (tab-separated, `\\N` for NULL, one a line) into `table`.
+
+    For rows formatted where they are made (the feed's checking processes): the server parses
+    them, this process only passes the blocks on. PostgreSQL only.
+    """
+    connection = connection or default_connection
+    statement = f"COPY {connection.ops.quote_name(table)} ({_quoted(connection, columns)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for block in blocks:
+            copy.write(block)
+
+
 def temp_table_create(name: str, columns_sql: str, *, connection: BaseDatabaseWrapper | None = None) -> None:
     """A PostgreSQL temporary table for the current transaction (dropped at commit, or by temp_table_drop).
 

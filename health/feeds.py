@@ -12,15 +12,20 @@ The small feeds reuse the API's serializers and the services row by row.
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
+import os
+import pickle
 import re
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,7 +34,7 @@ from stdnum.cn import ric
 
 from entrants.feed import FeedRejected
 from health import bulk
-from health.identity import id_number_clean, id_number_digest, id_number_mask
+from health.identity import id_number_clean, id_number_mask
 from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
 from health.services.persons import name_normalise
 from health.services.statuses import persons_mark_dirty
@@ -72,33 +77,35 @@ def _lines(path: Path) -> Iterator[str]:
         raise FeedRejected(file_errors=[_("无法识别文件编码，请使用 UTF-8。")]) from None
 
 
-def rows_read(path: Path, feed_format: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict | str]]:
-    """(line number, row dict) per data row, or (line, message) for a row that cannot be read."""
-    if feed_format == "csv":
-        reader = csv.reader(_lines(path))
-        header = next(reader, None)
-        if header is None:
-            raise FeedRejected(file_errors=[_("文件为空。")])
-        names = [column.strip().lower() for column in header]
-        unknown = [column for column in names if column not in columns]
-        missing = [column for column in columns if column not in names and column != "left_at"]
-        if unknown or missing:
-            errors = []
-            if unknown:
-                errors.append(str(_("未知的列：")) + "、".join(column[:40] for column in unknown))
-            if missing:
-                errors.append(str(_("缺少必需的列：")) + "、".join(missing))
-            raise FeedRejected(rejected=[{"line": 1, "errors": {"header": errors}}])
-        for values in reader:
-            line = reader.line_num
-            if not any(values):
-                continue
-            if len(values) > len(names):
-                yield line, str(_("列数多于表头。"))
-                continue
-            yield line, dict(zip(names, values, strict=False))
-        return
-    for line, text in enumerate(_lines(path), start=1):
+def _csv_names(header: list[str], columns: tuple[str, ...]) -> list[str]:
+    """The header's column names; FeedRejected (line 1) for an unknown or a missing column."""
+    names = [column.strip().lower() for column in header]
+    unknown = [column for column in names if column not in columns]
+    missing = [column for column in columns if column not in names and column != "left_at"]
+    if unknown or missing:
+        errors = []
+        if unknown:
+            errors.append(str(_("未知的列：")) + "、".join(column[:40] for column in unknown))
+        if missing:
+            errors.append(str(_("缺少必需的列：")) + "、".join(missing))
+        raise FeedRejected(rejected=[{"line": 1, "errors": {"header": errors}}])
+    return names
+
+
+def _csv_records(reader, names: list[str], line_offset: int = 0) -> Iterator[tuple[int, dict | str]]:
+    """The data rows of a csv.reader whose first line is line `line_offset + 1` of the file."""
+    for values in reader:
+        line = line_offset + reader.line_num
+        if not any(values):
+            continue
+        if len(values) > len(names):
+            yield line, str(_("列数多于表头。"))
+            continue
+        yield line, dict(zip(names, values, strict=False))
+
+
+def _json_records(lines, columns: tuple[str, ...], first_line: int = 1) -> Iterator[tuple[int, dict | str]]:
+    for line, text in enumerate(lines, start=first_line):
         if not text.strip():
             continue
         try:
@@ -114,6 +121,18 @@ def rows_read(path: Path, feed_format: str, columns: tuple[str, ...]) -> Iterato
             yield line, str(_("未知的字段：")) + "、".join(str(key)[:40] for key in unknown)
             continue
         yield line, row
+
+
+def rows_read(path: Path, feed_format: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict | str]]:
+    """(line number, row dict) per data row, or (line, message) for a row that cannot be read."""
+    if feed_format == "csv":
+        reader = csv.reader(_lines(path))
+        header = next(reader, None)
+        if header is None:
+            raise FeedRejected(file_errors=[_("文件为空。")])
+        yield from _csv_records(reader, _csv_names(header, columns))
+        return
+    yield from _json_records(_lines(path), columns)
 
 
 # --- validation of one value ------------------------------------------------------------------
@@ -167,28 +186,68 @@ def _moment(value: object, *, now: datetime) -> datetime:
 
 
 # --- stays ------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class StayRow:
-    line: int
-    name: str
-    # The canonical number, in memory only while the file is imported (never stored or reported).
-    id_number: str = field(repr=False)
-    digest: str
-    masked: str
-    region: str
-    arrived_at: datetime
-    left_at: datetime | None
+# A file at least this large is checked in as many processes as there are cores; forking a process
+# costs more than checking a smaller file in one.
+PARALLEL_MIN_BYTES = 4 << 20
+_NULL = "\\N"
 
 
-def stays_validate(path: Path, feed_format: str) -> list[StayRow]:
-    """Every row checked (the API's rules), then the rows against each other and the stored persons."""
-    now = timezone.now()
-    regions = set(Region.objects.values_list("code", flat=True))
-    numbers: dict[str, tuple[str, str, str] | str] = {}  # raw -> (number, digest, masked), or an error message
+@dataclass(slots=True)
+class ValidStays:
+    """A checked stays file, ready to be written.
+
+    `persons`: keyed digest -> (name, masked number, first line). `stays`: blocks of staging rows in
+    PostgreSQL's COPY text format, "line, digest, region, arrived_at, left_at" tab-separated, one a
+    line (times in ISO 8601 with their offset, `\\N` for none): the checking processes write them,
+    so that the writer streams them to the server as they are. `rows`: the file's rows. The plain
+    ID number is not kept: only its digest and masked form leave the check.
+    """
+
+    persons: dict[str, tuple[str, str, int]]
+    stays: list[str]
+    rows: int
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def stay_rows(self) -> Iterator[tuple[int, str, str, datetime, datetime | None]]:
+        """(line, digest, region, arrived_at, left_at) per row, in file order."""
+        for block in self.stays:
+            for text in block.splitlines():
+                line, digest, region, arrived_at, left_at = text.split("\t")
+                yield (
+                    int(line),
+                    digest,
+                    region,
+                    datetime.fromisoformat(arrived_at),
+                    None if left_at == _NULL else datetime.fromisoformat(left_at),
+                )
+
+
+def _time_checked(value: object, now: datetime) -> tuple[datetime, str] | str:
+    """(the moment, its ISO 8601 text with offset) of a valid time, or the message of what is wrong."""
+    try:
+        moment = _moment(value, now=now)
+    except ValueError as error:
+        return str(error.args[0])
+    return moment, moment.isoformat()
+
+
+def _stays_check(records, *, regions: frozenset[str], now: datetime):
+    """The API's rules on every row, and the same number under another name among these rows.
+
+    Returns (rejected lines with their errors, persons as in ValidStays, the valid rows as one
+    COPY text block, how many). One process runs it on a whole file, or each of several on a part.
+    Each distinct ID number is checked and hashed once, each distinct time text parsed once.
+    """
+    # id_number_digest's HMAC, its key read once: the one-shot hmac.digest is several times faster.
+    key = settings.PERSON_ID_HASH_KEY.encode()
+    numbers: dict[str, tuple[str, str] | str] = {}  # raw -> (digest, masked), or an error message
+    times: dict[str, tuple[datetime, str] | str] = {}  # raw -> (moment, ISO text), or an error message
+    persons: dict[str, tuple[str, str, int]] = {}  # digest -> the name, masked number and line it came with first
     rejected: dict[int, dict[str, list[str]]] = {}
-    valid: list[StayRow] = []
-    first_name: dict[str, tuple[int, str]] = {}  # digest -> the first line and name it came with
-    for line, row in rows_read(path, feed_format, STAY_COLUMNS):
+    staged: list[str] = []
+    for line, row in records:
         if isinstance(row, str):
             rejected[line] = {"non_field_errors": [row]}
             continue
@@ -199,95 +258,231 @@ def stays_validate(path: Path, feed_format: str) -> list[StayRow]:
         elif len(name) > 64:
             errors["name"] = [str(NAME_TOO_LONG)]
         raw = row.get("id_number")
-        known = numbers.get(raw) if isinstance(raw, str) else None
+        known = numbers.get(raw) if type(raw) is str else None
         if known is None:
             try:
                 number = id_number_fast(raw)
-                known = (number, id_number_digest(number), id_number_mask(number))
+                known = (hmac.digest(key, number.encode(), "sha256").hex(), id_number_mask(number))
             except DjangoValidationError as error:
                 known = str(error.messages[0])
-            if isinstance(raw, str):
+            if type(raw) is str:
                 numbers[raw] = known
-        if isinstance(known, str):
+        if type(known) is str:
             errors["id_number"] = [known]
-        elif name and len(name) <= 64:
+        elif "name" not in errors:
             # Names are compared on every row with a valid number, whatever else is wrong with it.
-            seen = first_name.setdefault(known[1], (line, name))
-            if seen[1] != name:
-                errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": seen[0]})]
+            first = persons.setdefault(known[0], (name, known[1], line))
+            if first[0] != name:
+                errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
         region = row.get("city_code")
         if region not in regions:
             errors["city_code"] = [str(UNKNOWN_REGION if region else REQUIRED)]
-        arrived_at = left_at = None
-        try:
-            arrived_at = _moment(row.get("arrived_at"), now=now)
-        except ValueError as error:
-            errors["arrived_at"] = [str(error.args[0] if row.get("arrived_at") else REQUIRED)]
-        left = row.get("left_at")
-        if left not in (None, ""):
-            try:
-                left_at = _moment(left, now=now)
-            except ValueError as error:
-                errors["left_at"] = [str(error.args[0])]
-            if arrived_at is not None and left_at is not None and left_at < arrived_at:
+        value = row.get("arrived_at")
+        arrived = times.get(value) if type(value) is str else None
+        if arrived is None:
+            arrived = _time_checked(value, now)
+            if type(value) is str:
+                times[value] = arrived
+        if type(arrived) is str:
+            errors["arrived_at"] = [arrived if value else str(REQUIRED)]
+        value = row.get("left_at")
+        left = None
+        if value not in (None, ""):
+            left = times.get(value) if type(value) is str else None
+            if left is None:
+                left = _time_checked(value, now)
+                if type(value) is str:
+                    times[value] = left
+            if type(left) is str:
+                errors["left_at"] = [left]
+            elif type(arrived) is not str and left[0] < arrived[0]:
                 errors["left_at"] = [str(LEFT_BEFORE_ARRIVED)]
+        if len(times) > 1 << 20:
+            times.clear()  # memory stays bounded whatever the file
         if errors:
             rejected[line] = errors
             continue
-        valid.append(StayRow(line, name, known[0], known[1], known[2], region, arrived_at, left_at))
+        staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
+    return rejected, persons, "".join(staged), len(staged)
+
+
+def stays_validate(path: Path, feed_format: str, *, processes: int | None = None) -> ValidStays:
+    """Every row checked (the API's rules), then the rows against each other; FeedRejected if any is bad.
+
+    A large file is checked in `processes` processes (default: one per core), a part each; a file
+    any part finds a fault in is read again by one process, which reports it exactly as for a
+    small file (the same messages, lines and totals).
+    """
+    now = timezone.now()
+    regions = frozenset(Region.objects.values_list("code", flat=True))
+    valid = _stays_validate_parallel(path, feed_format, regions=regions, now=now, processes=processes)
+    if valid is not None:
+        return valid
+    rejected, persons, block, count = _stays_check(rows_read(path, feed_format, STAY_COLUMNS), regions=regions, now=now)
     if rejected:
         raise _rejection(rejected)
-    if not valid:
+    if not count:
         raise FeedRejected(file_errors=[_("文件中没有数据行。")])
-    return valid
+    return ValidStays(persons=persons, stays=[block], rows=count)
 
 
-def _rejection(rejected: dict[int, dict[str, list[str]]]) -> FeedRejected:
+def _stays_validate_parallel(
+    path: Path, feed_format: str, *, regions: frozenset[str], now: datetime, processes: int | None
+) -> ValidStays | None:
+    """The same checks, a part of the file per process; None when one process must read the file.
+
+    One process reads a file that is small, has a quote in a CSV (a quoted field may hold a line
+    break, so a part could not start at any line), a line ending in a lone CR (the readers also
+    end a line there), or in which any part found a fault (bad rows or one number under two
+    names): that path finds and reports exactly what is wrong.
+    """
+    processes = processes or len(os.sched_getaffinity(0))
+    if processes < 2 or threading.active_count() > 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
+        return None
+    data = path.read_bytes()
+    body = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    names = None
+    if feed_format == "csv":
+        header_end = data.find(b"\n", body) + 1
+        if b'"' in data or not header_end:
+            return None
+        try:
+            names = _csv_names(next(csv.reader([data[body:header_end].decode("utf-8")])), STAY_COLUMNS)
+        except (UnicodeDecodeError, FeedRejected):
+            return None
+        body = header_end
+    # Parts of about equal size, each starting at the beginning of a line.
+    bounds = [body]
+    for part in range(1, processes):
+        cut = data.find(b"\n", body + (len(data) - body) * part // processes) + 1
+        bounds.append(cut or len(data))
+    bounds.append(len(data))
+    parts = [
+        (data, start, end, data.count(b"\n", 0, start), names, regions, now)
+        for start, end in zip(bounds, bounds[1:], strict=False)
+        if end > start
+    ]
+    results = _forked(_stays_check_part, parts)
+    if results is None:
+        return None
+    persons: dict[str, tuple[str, str, int]] = {}
+    blocks: list[str] = []
+    count = 0
+    for rejected, part_persons, block, part_count in results:
+        if rejected:
+            return None
+        for digest, person in part_persons.items():
+            # Within each part every row has its number's first name; so must the parts among themselves.
+            if persons.setdefault(digest, person)[0] != person[0]:
+                return None
+        blocks.append(block)
+        count += part_count
+    if not count:
+        return None
+    return ValidStays(persons=persons, stays=blocks, rows=count)
+
+
+def _stays_check_part(data: bytes, start: int, end: int, lines_before: int, names, regions, now):
+    lines = io.StringIO(data[start:end].decode("utf-8"), newline="")
+    if names is not None:
+        records = _csv_records(csv.reader(lines), names, lines_before)
+    else:
+        records = _json_records(lines, STAY_COLUMNS, lines_before + 1)
+    return _stays_check(records, regions=regions, now=now)
+
+
+def _forked(function, calls: list[tuple]) -> list | None:
+    """function(*call) for every call: the first here, the others in forked children; None if any failed.
+
+    A child shares this process's memory as it was (the file, the regions, the settings with the
+    HMAC key), sends its result back pickled through a pipe and ends with os._exit, so that it
+    never touches this process's database connection. A failure of any kind (a decoding error,
+    a child that died) sends the caller to the one-process path, which reports it properly.
+    """
+    children = []
+    for call in calls[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(read_end)
+                with os.fdopen(write_end, "wb") as pipe:
+                    pickle.dump(function(*call), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    results: list | None = []
+    try:
+        results.append(function(*calls[0]))
+    except Exception:  # noqa: BLE001 - reported by the one-process path
+        results = None
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as pipe:
+            try:
+                result = pickle.load(pipe)
+            except Exception:  # noqa: BLE001 - the child failed before sending: the one-process path reports why
+                result = None
+        _, status = os.waitpid(pid, 0)
+        if results is not None and (status != 0 or result is None):
+            results = None
+        if results is not None:
+            results.append(result)
+    return results
+
+
+def _rejection(rejected: dict[int, dict[str, list[str]]], *, total: int | None = None) -> FeedRejected:
     report = [{"line": line, "errors": errors} for line, errors in sorted(rejected.items())[:REPORT_MAX]]
     error = FeedRejected(rejected=report)
-    error.total = len(rejected)
+    error.total = len(rejected) if total is None else total
     return error
 
 
-_STAGING = "feed_stays"
-_STAGING_COLUMNS = (
-    "line integer, name varchar(64), digest varchar(64), masked varchar(18), region varchar(6), "
-    "arrived_at timestamptz, left_at timestamptz, person_id bigint, stored_name varchar(64)"
+_PERSONS = "feed_persons"
+_PERSONS_COLUMNS = (
+    "digest varchar(64), name varchar(64), masked varchar(18), line integer, person_id bigint, stored_name varchar(64)"
 )
+_STAYS = "feed_stays"
+_STAYS_COLUMNS = "line integer, digest varchar(64), region varchar(6), arrived_at timestamptz, left_at timestamptz"
 
 
 @transaction.atomic
-def stays_write(rows: list[StayRow], *, source: str) -> tuple[int, list[int]]:
-    """Write validated stays in this transaction; (stays written, persons marked dirty)."""
-    # The last row wins when a file repeats a stay; the database would refuse two in one statement.
-    unique = {(row.digest, row.region, row.arrived_at): row for row in rows}
+def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
+    """Write checked stays in this transaction; (stays written, persons marked dirty).
+
+    A stay the file repeats (same person, city and arrival) is written once, from its last line.
+    """
     if not bulk.is_postgresql():
-        return _stays_write_portable(list(unique.values()), source=source)
-    bulk.temp_table_create(_STAGING, _STAGING_COLUMNS)
+        return _stays_write_portable(valid, source=source)
+    bulk.temp_table_create(_PERSONS, _PERSONS_COLUMNS)
+    bulk.temp_table_create(_STAYS, _STAYS_COLUMNS)
     bulk.copy_rows(
-        _STAGING,
-        ["line", "name", "digest", "masked", "region", "arrived_at", "left_at"],
-        ((r.line, r.name, r.digest, r.masked, r.region, r.arrived_at, r.left_at) for r in unique.values()),
+        _PERSONS,
+        ["digest", "name", "masked", "line"],
+        ((digest, name, masked, line) for digest, (name, masked, line) in valid.persons.items()),
     )
-    # Inserted in key order: the person and unique indexes grow at the right places, page after page,
-    # instead of touching a random page of each per row.
+    bulk.copy_text(_STAYS, ["line", "digest", "region", "arrived_at", "left_at"], valid.stays)
     person, status, stay = Person._meta.db_table, HealthStatus._meta.db_table, ItineraryStay._meta.db_table
     with connection.cursor() as cursor:
         # Sorts and hashes of a large file in memory rather than in temporary files, for this transaction only.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(f"ANALYZE {_STAGING}")
-        # Each row's person, looked up once by digest: everything below reads the staging table alone.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(f"ANALYZE {_PERSONS}")
+        cursor.execute(f"ANALYZE {_STAYS}")
+        # Each person looked up once by digest: everything below reads the staging tables alone.
         cursor.execute(
-            f"UPDATE {_STAGING} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
+            f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
         )
         _conflicts_reject(cursor)
-        # New persons and their status rows, set-based, each staged row given its new person's id.
+        # New persons and their status rows, set-based, each given its new id.
         cursor.execute(
             f"""
             WITH new AS (
                 INSERT INTO {person} (name, id_digest, id_masked, created_at)
-                SELECT DISTINCT ON (digest) name, digest, masked, now() FROM {_STAGING}
-                WHERE person_id IS NULL ORDER BY digest
+                SELECT name, digest, masked, now() FROM {_PERSONS} WHERE person_id IS NULL ORDER BY digest
                 ON CONFLICT (id_digest) DO NOTHING
                 RETURNING id, id_digest, name
             ), statuses AS (
@@ -295,68 +490,89 @@ def stays_write(rows: list[StayRow], *, source: str) -> tuple[int, list[int]]:
                                       inputs_version, computed_version)
                 SELECT id, 'popup', '[]', false, true, 'person_created', 1, 0 FROM new
             )
-            UPDATE {_STAGING} f SET person_id = new.id, stored_name = new.name FROM new WHERE f.digest = new.id_digest
+            UPDATE {_PERSONS} f SET person_id = new.id, stored_name = new.name FROM new WHERE f.digest = new.id_digest
             """
         )
         # A number created meanwhile by a concurrent request: read it back and check its name too.
         cursor.execute(
-            f"UPDATE {_STAGING} f SET person_id = p.id, stored_name = p.name FROM {person} p "
+            f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p "
             f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
         )
         _conflicts_reject(cursor)
+        # In the unique index's order, so that it grows page after page instead of at a random page per
+        # row; of a stay the file repeats, the last line.
         cursor.execute(
             f"""
             INSERT INTO {stay} (person_id, region_id, arrived_at, left_at, source, received_at)
-            SELECT person_id, region, arrived_at, left_at, %s, now() FROM {_STAGING}
-            ORDER BY person_id, region, arrived_at
+            SELECT DISTINCT ON (p.person_id, s.region, s.arrived_at)
+                   p.person_id, s.region, s.arrived_at, s.left_at, %s, now()
+            FROM {_STAYS} s JOIN {_PERSONS} p ON p.digest = s.digest
+            ORDER BY p.person_id, s.region, s.arrived_at, s.line DESC
             ON CONFLICT (person_id, region_id, arrived_at)
             DO UPDATE SET left_at = EXCLUDED.left_at, source = EXCLUDED.source, received_at = EXCLUDED.received_at
             """,
             [source],
         )
         written = cursor.rowcount
-        cursor.execute(f"SELECT DISTINCT person_id FROM {_STAGING} ORDER BY person_id")
+        cursor.execute(f"SELECT person_id FROM {_PERSONS} ORDER BY person_id")
         person_ids = [pk for (pk,) in cursor.fetchall()]
-    bulk.temp_table_drop(_STAGING)
+    bulk.temp_table_drop(_STAYS)
+    bulk.temp_table_drop(_PERSONS)
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return written, person_ids
 
 
 def _conflicts_reject(cursor) -> None:
-    """A staged name that contradicts the stored person's rejects the file (rolled back with it)."""
+    """A name that contradicts the stored person's rejects the file (rolled back with it), naming the lines."""
+    cursor.execute(f"SELECT EXISTS (SELECT FROM {_PERSONS} WHERE stored_name <> name)")
+    if not cursor.fetchone()[0]:
+        return
+    # The lines written for those persons: of a repeated stay, its last line (as written above).
     cursor.execute(
-        f"SELECT line FROM {_STAGING} WHERE stored_name IS NOT NULL AND stored_name <> name ORDER BY line LIMIT {REPORT_MAX}"
+        f"""
+        SELECT s.line, count(*) OVER () FROM (
+            SELECT DISTINCT ON (digest, region, arrived_at) digest, line FROM {_STAYS}
+            ORDER BY digest, region, arrived_at, line DESC
+        ) s JOIN {_PERSONS} p ON p.digest = s.digest
+        WHERE p.stored_name <> p.name
+        ORDER BY s.line LIMIT {REPORT_MAX}
+        """
     )
-    conflicts = [line for (line,) in cursor.fetchall()]
-    if conflicts:
-        raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
+    found = cursor.fetchall()
+    raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line, _total in found}, total=found[0][1])
 
 
-def _stays_write_portable(rows: list[StayRow], *, source: str) -> tuple[int, list[int]]:
-    """SQLite (the embedded mode): persons resolved through the persons service, stays upserted in batches."""
-    from health.services.persons import persons_resolve_many
-
-    digests = {row.digest for row in rows}
-    known = {}
-    for chunk in bulk.batched(sorted(digests), 5000):
-        known.update(Person.objects.filter(id_digest__in=chunk).values_list("id_digest", "name"))
-    conflicts = [row.line for row in rows if row.digest in known and known[row.digest] != row.name]
-    if conflicts:
-        raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
-    person_of: dict[str, int] = {}
-    for chunk in bulk.batched(rows, 5000):
-        fresh = list({row.digest: row for row in chunk if row.digest not in person_of}.values())
-        if fresh:
-            person_of.update(zip((row.digest for row in fresh), persons_resolve_many(fresh), strict=True))
+def _stays_write_portable(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
+    """SQLite (the embedded mode): persons resolved and created by digest with the ORM, stays upserted in batches."""
+    unique = {(digest, region, arrived_at): (line, digest, region, arrived_at, left_at)
+              for line, digest, region, arrived_at, left_at in valid.stay_rows()}  # fmt: skip
+    rows = sorted(unique.values())
+    digests = sorted(valid.persons)
+    person_of = _persons_known(digests)
+    _names_check(rows, valid, person_of)
+    new = [digest for digest in digests if digest not in person_of]
+    if new:
+        Person.objects.bulk_create(
+            [
+                Person(name=valid.persons[digest][0], id_digest=digest, id_masked=valid.persons[digest][1])
+                for digest in new
+            ],
+            batch_size=1000,
+            ignore_conflicts=True,  # created meanwhile by another request: read back below
+        )
+        created = _persons_known(new)
+        _names_check(rows, valid, created)
+        HealthStatus.objects.bulk_create(
+            [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        person_of.update(created)
     stays = [
         ItineraryStay(
-            person_id=person_of[row.digest],
-            region_id=row.region,
-            arrived_at=row.arrived_at,
-            left_at=row.left_at,
-            source=source,
+            person_id=person_of[digest][0], region_id=region, arrived_at=arrived_at, left_at=left_at, source=source
         )
-        for row in rows
+        for _line, digest, region, arrived_at, left_at in rows
     ]
     ItineraryStay.objects.bulk_create(
         stays,
@@ -365,9 +581,25 @@ def _stays_write_portable(rows: list[StayRow], *, source: str) -> tuple[int, lis
         unique_fields=["person", "region", "arrived_at"],
         update_fields=["left_at", "source", "received_at"],
     )
-    person_ids = sorted(set(person_of.values()))
+    person_ids = sorted({pk for pk, _name in person_of.values()})
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return len(stays), person_ids
+
+
+def _persons_known(digests: list[str]) -> dict[str, tuple[int, str]]:
+    known = {}
+    for chunk in bulk.batched(digests, 5000):
+        rows = Person.objects.filter(id_digest__in=chunk).values_list("id_digest", "pk", "name")
+        known.update((digest, (pk, name)) for digest, pk, name in rows)
+    return known
+
+
+def _names_check(rows: list[tuple], valid: ValidStays, stored: dict[str, tuple[int, str]]) -> None:
+    conflicts = [
+        row[0] for row in rows if row[1] in stored and stored[row[1]][1] != valid.persons[row[1]][0]
+    ]  # fmt: skip
+    if conflicts:
+        raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})
 
 
 # --- the small feeds: the API's serializers and the services, row by row ----------------------
