@@ -30,9 +30,23 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
         yield person_id, DeclarationFact(declared_at, tuple(region_codes))
 
 
+def region_prefix_range(prefix: str) -> Q:
+    """Stays whose region code starts with `prefix`, as a range of codes on the (region, left_at) index.
+
+    Region codes are digits only, so `>= prefix` and `< the next prefix` selects exactly the codes
+    that start with it ("1101" -> ["1101", "1102"); "19" -> ["19", "20"); "99" -> no upper bound).
+    """
+    if not prefix.isdigit():
+        return Q(region__code__startswith=prefix)
+    following = str(int(prefix) + 1).zfill(len(prefix))
+    if len(following) > len(prefix):
+        return Q(region_id__gte=prefix)
+    return Q(region_id__gte=prefix, region_id__lt=following)
+
+
 def persons_at(prefix: str, exact: Sequence[str]):
     return (
-        ItineraryStay.objects.filter(Q(region__code__startswith=prefix) | Q(region_id__in=exact))
+        ItineraryStay.objects.filter(region_prefix_range(prefix) | Q(region_id__in=exact))
         .order_by()  # the model's ordering would join persons and defeat DISTINCT
         .values_list("person_id", flat=True)
         .distinct()

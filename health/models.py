@@ -209,7 +209,11 @@ class ItineraryStay(models.Model):
     person = models.ForeignKey(
         Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="stays", db_index=False
     )
-    region = models.ForeignKey(Region, verbose_name=_("城市"), on_delete=models.PROTECT, related_name="+")
+    # No index of its own either: (region, left_at) leads with it, and the fan-out's prefix search is a
+    # range of codes on it (health.facts.region_prefix_range), so no varchar_pattern_ops twin is needed.
+    region = models.ForeignKey(
+        Region, verbose_name=_("城市"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     arrived_at = models.DateTimeField(_("到达时间"))
     left_at = models.DateTimeField(_("离开时间"), null=True, blank=True)
     source = models.CharField(_("来源"), max_length=24, default=Organisation.Kind.PLATFORM)
@@ -219,10 +223,10 @@ class ItineraryStay(models.Model):
         verbose_name = _("行程记录")
         verbose_name_plural = _("行程记录")
         ordering = ["person", "arrived_at"]
-        indexes = [
-            models.Index(fields=["region", "left_at"], name="stay_region_left"),
-            models.Index(fields=["left_at"], name="stay_left_at"),
-        ]
+        # Every index is written by the platform's feed, a million rows an import: only what a query needs.
+        # (region, left_at) serves the fan-out (a region or a range of codes) and the purge (per region,
+        # the stays that ended before a moment), so left_at has no index of its own.
+        indexes = [models.Index(fields=["region", "left_at"], name="stay_region_left")]
         constraints = [
             models.UniqueConstraint(fields=["person", "region", "arrived_at"], name="stay_person_region_arrival_unique"),
             models.CheckConstraint(
