@@ -7,8 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from health.feeds import id_number_fast
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_digest
 from health.models import Designation, HealthStatus, ItineraryStay, Person, RiskArea
 from tests import factories
 
@@ -130,18 +129,3 @@ def test_designations_and_risk_areas_files_go_through_the_services(tmp_path, dja
     assert (designation.person.name, designation.kind) == ("张三", "close_contact")
     assert HealthStatus.objects.get(person=designation.person).status == "centralized_observation"
     assert RiskArea.objects.get().region_id == "130104"
-
-
-def test_the_fast_id_number_check_agrees_with_the_api():
-    numbers = [factories.id_number(region=region) for region in ("110105", "130102", "429004", "110119")]
-    numbers += [n[:-1] + ("X" if n[-1] != "X" else "0") for n in numbers]  # wrong check characters
-    numbers += ["11010519491231002x", " 110105194912310028", "110105194902300021", "999999199001010011", "12345", ""]
-    for raw in numbers:
-        try:
-            expected = id_number_clean(raw)
-        except Exception as error:  # noqa: BLE001
-            with pytest.raises(type(error)) as raised:
-                id_number_fast(raw)
-            assert raised.value.messages == error.messages
-        else:
-            assert id_number_fast(raw) == expected
