@@ -77,6 +77,11 @@ def page(live_server, monkeypatch):
         finally:
             context.close()
             browser.close()
+            # With Playwright's loop running, Django keeps this test's connections per context, not per
+            # thread: closed here, where they are visible, or the session outlives the test database.
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture
