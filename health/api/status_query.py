@@ -31,6 +31,7 @@ from .views import StatusQueryView
 NAME_MAX = StatusQueryView.name_max_length
 ID_NUMBER_MAX = StatusQueryView.id_number_max_length
 _HEADERS = StatusQueryView.response_headers()
+BODY_MAX = 4096
 
 
 def _moment(value: datetime | None) -> str | None:
@@ -78,7 +79,12 @@ def answer(request: HttpRequest) -> HttpResponse | None:
     if accept not in ("*/*", "application/json"):
         return None
     try:
-        body = json.loads(request.body, parse_constant=_strict_constant)
+        # A query is about a hundred bytes; a large body is the DRF view's to read (Django would
+        # refuse one over DATA_UPLOAD_MAX_MEMORY_SIZE here with an HTML 400).
+        if int(request.META.get("CONTENT_LENGTH") or 0) > BODY_MAX:
+            return None
+        # UTF-8 only, as DRF's parser reads it (json.loads would also guess UTF-16 or UTF-32).
+        body = json.loads(request.body.decode("utf-8"), parse_constant=_strict_constant)
     except ValueError:
         return None
     if type(body) is not dict:

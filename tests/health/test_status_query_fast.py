@@ -104,6 +104,8 @@ def test_the_fast_answer_is_the_drf_view_s_answer_byte_for_byte(db, language, zo
         ("long name", {"body": {"name": "张" * 65, "id_number": "11010519491231002X"}}),
         ("NUL in the name", {"body": {"name": "张\x00三", "id_number": "11010519491231002X"}}),
         ("no number", {"body": {"name": "张三"}}),
+        ("a large body", {"body": {"name": "张三", "id_number": "11010519491231002X", "padding": "x" * 5000}}),
+        ("UTF-16", {"body": '{"name": "Li", "id_number": "11010519491231002X"}'.encode("utf-16")}),
         ("bad check character", {"body": {"name": "张三", "id_number": "110105194912310021"}}),
     ],
 )
