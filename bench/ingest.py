@@ -134,17 +134,20 @@ def run(options: dict) -> None:
     figure = rows / seconds
     say(f"import: {seconds:.2f} s ({figure:.0f} rows/s; validation {validated:.2f} s), {len(person_ids)} persons dirty")
 
-    recompute_started = time.monotonic()
-    for ids in person_id_chunks(chunk_size=5000, dirty=True):
-        statuses_recompute(ids, cause="itinerary_feed")
-    recompute = time.monotonic() - recompute_started
-    left_dirty = HealthStatus.objects.filter(dirty=True).count()
     if not options["keep_stays"]:
+        # Before the persons it marked are recomputed, so that their statuses are those of the data
+        # left in the table (never computed from stays that are gone).
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {ItineraryStay._meta.db_table} WHERE id > %s", [last_stay])
             removed = cursor.rowcount
         tables_vacuum(ItineraryStay._meta.db_table)
         say(f"removed the {removed} stays this run added")
+
+    recompute_started = time.monotonic()
+    for ids in person_id_chunks(chunk_size=5000, dirty=True):
+        statuses_recompute(ids, cause="itinerary_feed")
+    recompute = time.monotonic() - recompute_started
+    left_dirty = HealthStatus.objects.filter(dirty=True).count()
     emit(
         {
             "benchmark": "ingest",

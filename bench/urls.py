@@ -5,6 +5,7 @@ from bench import views
 
 urlpatterns = [
     path("bench/minimal-status/", views.minimal_status, name="bench-minimal-status"),
+    path("bench/minimal-status-prepared/", views.minimal_status_prepared, name="bench-minimal-status-prepared"),
     path("bench/hello/", views.hello, name="bench-hello"),
     path("", include("config.urls")),
 ]
