@@ -170,7 +170,7 @@ def test_a_window_on_redis_ends_and_is_not_pushed_back_by_later_requests():
     from django.core.cache.backends.redis import RedisCache
 
     if not isinstance(cache._connections[cache._alias], RedisCache):
-        pytest.skip("the time to live is Redis's (INCR + EXPIRE NX in one MULTI/EXEC)")
+        pytest.skip("the time to live is Redis's (INCR + EXPIRE NX in one script call)")
     client = cache._cache.get_client(write=True)
     redis_key = cache.make_and_validate_key("throttle_test_ttl")
     # given a window of 60 seconds opened by a first request
