@@ -12,7 +12,6 @@ The small feeds reuse the API's serializers and the services row by row.
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 import json
 import os
@@ -23,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
@@ -31,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from entrants.feed import FeedRejected
 from health import bulk
-from health.identity import id_number_clean, id_number_mask
+from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
 from health.services.persons import name_normalise
 from health.services.statuses import persons_mark_dirty
@@ -206,8 +204,6 @@ def _stays_check(records, *, regions: frozenset[str], now: datetime):
     COPY text block, how many). One process runs it on a whole file, or each of several on a part.
     Each distinct ID number is checked and hashed once, each distinct time text parsed once.
     """
-    # id_number_digest's HMAC, its key read once: the one-shot hmac.digest is several times faster.
-    key = settings.PERSON_ID_HASH_KEY.encode()
     numbers: dict[str, tuple[str, str] | str] = {}  # raw -> (digest, masked), or an error message
     times: dict[str, tuple[datetime, str] | str] = {}  # raw -> (moment, ISO text), or an error message
     persons: dict[str, tuple[str, str, int]] = {}  # digest -> the name, masked number and line it came with first
@@ -229,7 +225,7 @@ def _stays_check(records, *, regions: frozenset[str], now: datetime):
             try:
                 # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
                 number = id_number_clean(str(raw) if raw is not None else "")
-                known = (hmac.digest(key, number.encode(), "sha256").hex(), id_number_mask(number))
+                known = (id_number_digest(number), id_number_mask(number))
             except DjangoValidationError as error:
                 known = str(error.messages[0])
             if type(raw) is str:

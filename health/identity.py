@@ -1,7 +1,6 @@
 """Resident ID numbers: validated with python-stdnum, kept only as a keyed digest and a masked form."""
 
 import datetime
-import hashlib
 import hmac
 import re
 from functools import lru_cache
@@ -63,8 +62,8 @@ def id_number_clean(raw: str) -> str:
 
 def id_number_digest(number: str) -> str:
     """HMAC-SHA256 of the canonical number with PERSON_ID_HASH_KEY: stable, not reversible without the key."""
-    key = settings.PERSON_ID_HASH_KEY.encode()
-    return hmac.new(key, number.encode(), hashlib.sha256).hexdigest()
+    # The one-shot hmac.digest: the same value as hmac.new(...).hexdigest(), several times faster.
+    return hmac.digest(settings.PERSON_ID_HASH_KEY.encode(), number.encode(), "sha256").hex()
 
 
 def id_number_mask(number: str) -> str:

@@ -79,3 +79,17 @@ def test_the_abolished_district_is_judged_by_the_birth_year():
 def test_a_valid_number_with_spaces_around_or_lower_case_is_canonicalised():
     number = factories.id_number(region="110105")
     assert id_number_clean(f" {number.lower()} ") == number
+
+
+def test_the_digest_is_hmac_sha256_of_the_canonical_number_with_the_key():
+    # Every stored digest was made this way: a change here would orphan them all.
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    from health.identity import id_number_digest
+
+    number = factories.id_number(region="110105")
+    expected = hmac.new(settings.PERSON_ID_HASH_KEY.encode(), number.encode(), hashlib.sha256).hexdigest()
+    assert id_number_digest(number) == expected
