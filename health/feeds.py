@@ -31,7 +31,7 @@ from entrants.feed import FeedRejected
 from health import bulk
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
-from health.services.persons import name_normalise
+from health.services.persons import name_normalise, persons_create_many, persons_known
 from health.services.statuses import persons_mark_dirty
 from health.timebounds import CLOCK_SKEW, EARLIEST
 
@@ -511,25 +511,12 @@ def _stays_write_portable(valid: ValidStays, *, source: str) -> tuple[int, list[
               for line, digest, region, arrived_at, left_at in valid.stay_rows()}  # fmt: skip
     rows = sorted(unique.values())
     digests = sorted(valid.persons)
-    person_of = _persons_known(digests)
+    person_of = persons_known(digests)
     _names_check(rows, valid, person_of)
-    new = [digest for digest in digests if digest not in person_of]
+    new = {digest: valid.persons[digest][:2] for digest in digests if digest not in person_of}
     if new:
-        Person.objects.bulk_create(
-            [
-                Person(name=valid.persons[digest][0], id_digest=digest, id_masked=valid.persons[digest][1])
-                for digest in new
-            ],
-            batch_size=1000,
-            ignore_conflicts=True,  # created meanwhile by another request: read back below
-        )
-        created = _persons_known(new)
+        created = persons_create_many(new)
         _names_check(rows, valid, created)
-        HealthStatus.objects.bulk_create(
-            [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
         person_of.update(created)
     stays = [
         ItineraryStay(
@@ -547,14 +534,6 @@ def _stays_write_portable(valid: ValidStays, *, source: str) -> tuple[int, list[
     person_ids = sorted({pk for pk, _name in person_of.values()})
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return len(stays), person_ids
-
-
-def _persons_known(digests: list[str]) -> dict[str, tuple[int, str]]:
-    known = {}
-    for chunk in bulk.batched(digests, 5000):
-        rows = Person.objects.filter(id_digest__in=chunk).values_list("id_digest", "pk", "name")
-        known.update((digest, (pk, name)) for digest, pk, name in rows)
-    return known
 
 
 def _names_check(rows: list[tuple], valid: ValidStays, stored: dict[str, tuple[int, str]]) -> None:

@@ -1,9 +1,10 @@
 """Persons: found or created from a name and an ID number; the number itself is never stored."""
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 from django.db import IntegrityError, transaction
 
+from health.bulk import batched
 from health.errors import PersonConflict
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, Person
@@ -59,29 +60,45 @@ def persons_resolve_many(rows: Sequence[PersonRow]) -> list[int]:
     for index, (digest, name) in enumerate(zip(digests, names, strict=True)):
         if wanted.setdefault(digest, name) != name:
             conflicts.append(index)
-    known = {digest: (pk, name) for pk, digest, name in Person.objects.filter(id_digest__in=set(digests)).values_list("pk", "id_digest", "name")}
+    known = persons_known(set(digests))
     conflicts += [i for i, digest in enumerate(digests) if digest in known and known[digest][1] != names[i]]
     if conflicts:
         raise PersonConflict.for_rows(sorted(set(conflicts)))
     new = {digest: name for digest, name in wanted.items() if digest not in known}
     if new:
         masked = {digest_of[raw]: id_number_mask(number) for raw, number in numbers.items() if digest_of[raw] in new}
-        Person.objects.bulk_create(
-            [Person(name=name, id_digest=digest, id_masked=masked[digest]) for digest, name in new.items()],
-            batch_size=1000,
-            ignore_conflicts=True,  # created meanwhile by another request: read back below
-        )
-        created = {
-            digest: (pk, name)
-            for pk, digest, name in Person.objects.filter(id_digest__in=list(new)).values_list("pk", "id_digest", "name")
-        }
+        created = persons_create_many({digest: (name, masked[digest]) for digest, name in new.items()})
         raced = [i for i, digest in enumerate(digests) if digest in created and created[digest][1] != names[i]]
         if raced:
             raise PersonConflict.for_rows(raced)
-        HealthStatus.objects.bulk_create(
-            [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
-            batch_size=1000,
-            ignore_conflicts=True,
-        )
         known.update(created)
     return [known[digest][0] for digest in digests]
+
+
+def persons_known(digests: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """digest -> (id, name) of the stored persons among these digests (queried in chunks)."""
+    known: dict[str, tuple[int, str]] = {}
+    for chunk in batched(sorted(digests), 5000):
+        rows = Person.objects.filter(id_digest__in=chunk).values_list("id_digest", "pk", "name")
+        known.update((digest, (pk, name)) for digest, pk, name in rows)
+    return known
+
+
+def persons_create_many(new: Mapping[str, tuple[str, str]]) -> dict[str, tuple[int, str]]:
+    """Persons for digest -> (name, masked number), created in bulk with their (dirty) status rows.
+
+    Returns digest -> (id, stored name). A number created meanwhile by a concurrent request keeps
+    its own person and name: the caller compares the names.
+    """
+    Person.objects.bulk_create(
+        [Person(name=name, id_digest=digest, id_masked=masked) for digest, (name, masked) in new.items()],
+        batch_size=1000,
+        ignore_conflicts=True,  # created meanwhile by another request: read back below
+    )
+    created = persons_known(new)
+    HealthStatus.objects.bulk_create(
+        [HealthStatus(person_id=pk, dirty=True, dirty_cause="person_created") for pk, _name in created.values()],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+    return created
