@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from health import bulk
 from health.engine import DeclarationFact, DesignationFact, StayFact
+from health.engine.regions import Reach
 from health.models import Designation, ItineraryDeclaration, ItineraryStay
 from health.registry import FactSource
 
@@ -30,23 +31,33 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
         yield person_id, DeclarationFact(declared_at, tuple(region_codes))
 
 
-def region_prefix_range(prefix: str) -> Q:
-    """Stays whose region code starts with `prefix`, as a range of codes on the (region, left_at) index.
+def region_prefix_range(prefix: str, field: str = "region_id") -> Q:
+    """Rows whose region code (`field`) starts with `prefix`, as a range of codes an index can serve.
 
     Region codes are digits only, so `>= prefix` and `< the next prefix` selects exactly the codes
     that start with it ("1101" -> ["1101", "1102"); "19" -> ["19", "20"); "99" -> no upper bound).
     """
     if not prefix.isdigit():
-        return Q(region__code__startswith=prefix)
+        return Q(**{f"{field}__startswith": prefix})
     following = str(int(prefix) + 1).zfill(len(prefix))
     if len(following) > len(prefix):
-        return Q(region_id__gte=prefix)
-    return Q(region_id__gte=prefix, region_id__lt=following)
+        return Q(**{f"{field}__gte": prefix})
+    return Q(**{f"{field}__gte": prefix, f"{field}__lt": following})
 
 
-def persons_at(prefix: str, exact: Sequence[str]):
+def region_reach_q(reach: Reach, field: str = "region_id") -> Q:
+    """Rows whose region code (`field`) is a place the risk designation reaches (engine's Reach)."""
+    condition = Q(**{f"{field}__in": sorted(reach.exact)}) if reach.exact else Q(pk__in=[])
+    for prefix, but in reach.prefixes:
+        inside = region_prefix_range(prefix, field)
+        condition |= (inside & ~region_prefix_range(but, field)) if but else inside
+    return condition
+
+
+def persons_at(reach: Reach):
+    """Persons with a stay at a place the designation reaches (the risk fan-out)."""
     return (
-        ItineraryStay.objects.filter(region_prefix_range(prefix) | Q(region_id__in=exact))
+        ItineraryStay.objects.filter(region_reach_q(reach))
         .order_by()  # the model's ordering would join persons and defeat DISTINCT
         .values_list("person_id", flat=True)
         .distinct()

@@ -2,8 +2,8 @@
 
 An app registers, in its AppConfig.ready(), a FactSource: `load(person_ids)` yields
 (person_id, fact) pairs for a batch of persons with a bounded number of queries; optional
-`persons_at(prefix, exact_codes)` returns a queryset of person ids with a place (stay, hotel,
-origin) whose region code starts with `prefix` or is one of `exact_codes` (risk-area fan-out);
+`persons_at(reach)` returns a queryset of person ids with a place (stay, hotel, origin) that the
+engine's `Reach` of a risk designation covers (risk-area fan-out; health.facts.region_reach_q);
 optional `holds(organisation, person_id)` tells whether that organisation keeps a record of
 the person (who may read the person's status); optional `holds_queryset(organisation)` returns
 a queryset of the person ids that organisation keeps records of (row-level scoping of persons).
@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from .engine.facts import FACT_FIELDS, PersonFacts
+from .engine.regions import Reach
 
 
 @dataclass(frozen=True)
 class FactSource:
     name: str
     load: Callable[[Sequence[int]], Iterable[tuple[int, object]]]
-    persons_at: Callable[[str, Sequence[str]], object] | None = None
+    persons_at: Callable[[Reach], object] | None = None
     holds: Callable[[object, int], bool] | None = None
     holds_queryset: Callable[[object], object] | None = None
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from health import bulk
 from health.engine import CheckInFact, NatTestFact
+from health.engine.regions import Reach
+from health.facts import region_reach_q
 from health.models import Organisation
 from health.registry import FactSource
 from hotels.models import CheckIn, NucleicAcidTest
@@ -54,8 +56,8 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
         )
 
 
-def persons_at(prefix: str, exact: Sequence[str]) -> QuerySet:
-    """Guests whose origin or hotel lies inside the region (`prefix`) or is one of `exact` (risk fan-out).
+def persons_at(reach: Reach) -> QuerySet:
+    """Guests whose origin or hotel is a place the risk designation reaches (risk fan-out).
 
     Only stays that can still matter: open ones (G2 reads their origin and hotel) and those
     that ended within the window, with a day to spare (a hotel stay is a qualifying stay).
@@ -63,14 +65,9 @@ def persons_at(prefix: str, exact: Sequence[str]) -> QuerySet:
     from health.services.statuses import policy_current
 
     horizon = timezone.now() - timedelta(days=policy_current().window_days + 1)
-    places = (
-        Q(origin_region__code__startswith=prefix)
-        | Q(origin_region_id__in=exact)
-        | Q(hotel__region__code__startswith=prefix)
-        | Q(hotel__region_id__in=exact)
-    )
+    places = region_reach_q(reach, "origin_region_id") | region_reach_q(reach, "hotel__region_id")
     recent = Q(checked_out_at__isnull=True) | Q(checked_out_at__gte=horizon)
-    return CheckIn.objects.filter(places, recent).values_list("person_id", flat=True).distinct()
+    return CheckIn.objects.filter(places, recent).order_by().values_list("person_id", flat=True).distinct()
 
 
 def holds(organisation: Organisation, person_id: int) -> bool:

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from health import bulk, registry
 from health.engine import Decision, Policy, RiskAreas, RiskFact, evaluate
+from health.engine.regions import risk_reach
 from health.models import HealthStatus, RiskArea, StatusEvent
 from health.models import Policy as PolicyVersion
 
@@ -412,28 +413,16 @@ def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[
 
 
 def persons_at_region(region_code: str, *, home_region: str | None = None) -> set[int]:
-    """Persons with any place (stay, hotel, origin) that a risk designation of this region can touch.
+    """Persons with any place (stay, hotel, origin) that a risk designation of this region can reach.
 
-    Mirrors RiskAreas.relevant (status-rules.md, "Risk"). Outside the home region a designation
-    reaches every place of the designated region's city (a risky district makes its city risky
-    as a whole) and the province coded as a whole; inside it, only places the region contains as
-    given. Over-marking is harmless (a needless recomputation); missing a person is not.
+    The places are the engine's own answer (regions.risk_reach), the one the rules judge risk by,
+    so a person whose decision a designation can change is never left out.
     """
-    from health.engine.regions import city_of, contains, normalize, significant_prefix
-
-    code = normalize(region_code)
-    home = home_region or policy_current().home_region
-    city = city_of(code)
-    if contains(home, city):
-        # At home a designation reaches only the places it contains as given.
-        prefix, exact = significant_prefix(code), [code]
-    else:
-        # Elsewhere it reaches its whole city, and a place coded to its province as a whole.
-        prefix, exact = significant_prefix(city), sorted({city, code[:2] + "0000"})
+    reach = risk_reach(region_code, home_region or policy_current().home_region)
     person_ids: set[int] = set()
     for source in registry.sources():
         if source.persons_at is not None:
-            person_ids.update(source.persons_at(prefix, exact))
+            person_ids.update(source.persons_at(reach))
     return person_ids
 
 

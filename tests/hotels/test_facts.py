@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from health.engine import CheckInFact, NatTestFact
+from health.engine.regions import Reach
 from health.registry import organisation_holds
 from hotels import facts, services
 from tests import factories
@@ -36,9 +37,11 @@ def test_persons_at_finds_guests_by_origin_or_hotel_region_and_skips_old_stays(h
     from_tianjin = register(other_hotel, checked_in_at=now - timedelta(hours=1), origin="120101")
     long_gone = register(other_hotel, checked_in_at=now - timedelta(days=30), origin="310104", name="旧客")
     services.checkout(actor=None, checkin=long_gone, checked_out_at=now - timedelta(days=20))
-    assert set(facts.persons_at("31", ["310000"])) == {from_xuhui.person_id}
-    assert set(facts.persons_at("110105", ["110105"])) == {from_tianjin.person_id}  # the hotel's district
-    assert set(facts.persons_at("44", ["440000"])) == set()
+    assert set(facts.persons_at(Reach((("31", ""),), frozenset({"310000"})))) == {from_xuhui.person_id}
+    assert set(facts.persons_at(Reach((("110105", ""),)))) == {from_tianjin.person_id}  # the hotel's district
+    assert set(facts.persons_at(Reach((("44", ""),), frozenset({"440000"})))) == set()
+    # a prefix with an exception: Beijing but the hotel's district leaves only the other hotel's guest
+    assert set(facts.persons_at(Reach((("11", "110105"),)))) == {from_xuhui.person_id}
 
 
 def test_a_hotel_holds_its_guests_and_no_one_elses(hotel, other_hotel):

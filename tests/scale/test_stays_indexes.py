@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from health.engine.regions import Reach
 from health.facts import persons_at, region_prefix_range
 from health.models import ItineraryStay, Person
 
@@ -35,11 +36,14 @@ def test_persons_at_a_prefix_are_exactly_those_with_a_stay_in_a_region_it_starts
         person_of[code] = person.pk
 
     # then a prefix reaches exactly the regions that start with it, and exact codes add theirs
-    assert set(persons_at("11", [])) == {person_of["110105"], person_of["110108"]}
-    assert set(persons_at("1101", [])) == {person_of["110105"], person_of["110108"]}
-    assert set(persons_at("110105", [])) == {person_of["110105"]}
-    assert set(persons_at("12", ["130102"])) == {person_of["120101"], person_of["130102"]}
-    assert set(persons_at("14", [])) == set()
+    assert set(persons_at(Reach((("11", ""),)))) == {person_of["110105"], person_of["110108"]}
+    assert set(persons_at(Reach((("1101", ""),)))) == {person_of["110105"], person_of["110108"]}
+    assert set(persons_at(Reach((("110105", ""),)))) == {person_of["110105"]}
+    assert set(persons_at(Reach((("12", ""),), frozenset({"130102"})))) == {person_of["120101"], person_of["130102"]}
+    assert set(persons_at(Reach((("14", ""),)))) == set()
+    # and a prefix with an exception leaves out the codes that start with the exception
+    assert set(persons_at(Reach((("11", "110105"),)))) == {person_of["110108"]}
+    assert set(persons_at(Reach())) == set()
 
 
 def test_the_purge_finds_old_stays_per_region_oldest_first_without_an_index_of_left_at():
