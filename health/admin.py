@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
@@ -329,6 +330,15 @@ class PolicyForm(forms.ModelForm):
         if not codes or any(len(code) != 2 or not code.isdigit() for code in codes):
             raise ValidationError(_("请填写两位数字的省级代码，以逗号分隔。"))
         return codes
+
+    def clean_window_days(self):
+        # The service refuses it too; here it is a message on the field rather than an error page.
+        window_days = self.cleaned_data["window_days"]
+        try:
+            retention.window_days_check(window_days)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["window_days"]) from None
+        return window_days
 
     def clean_home_region(self):
         code = self.cleaned_data["home_region"]

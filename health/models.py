@@ -286,6 +286,23 @@ class Policy(models.Model):
         return f"v{self.version}"
 
 
+class StayPurge(models.Model):
+    """One run of the itinerary purge: what it deleted before which horizon (no record older survives it)."""
+
+    ran_at = models.DateTimeField(_("执行时间"))
+    horizon = models.DateTimeField(_("删除截止时间"))
+    retention_days = models.PositiveSmallIntegerField(_("保留天数"))
+    deleted = models.PositiveIntegerField(_("删除条数"), default=0)
+
+    class Meta:
+        verbose_name = _("行程清理记录")
+        verbose_name_plural = _("行程清理记录")
+        ordering = ["-ran_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ran_at:%Y-%m-%d %H:%M}"
+
+
 class HealthStatus(models.Model):
     """The precomputed status of one person: what every read serves, one indexed row.
 

@@ -1,30 +1,38 @@
-"""Keep no itinerary longer than the rules need: stays that ended before the window (plus a margin) are deleted.
+"""Keep no itinerary longer than the rules need: records of merged stays that ended before the retention horizon.
 
-A stay that ended more than WINDOW_DAYS + margin ago can no longer qualify (the rules read stays
-that end within the window) nor bound a `valid_until` that lies ahead, so it is personal data
-without a purpose. It is deleted in small batches, each its own short transaction, so that the
-platform's feed (which upserts stays) never waits long behind the purge. The persons concerned
-are not marked dirty: what is deleted cannot change a decision taken now or later.
+The horizon is `now - retention - margin`, where the retention (health.retention) is never shorter
+than any window a policy published in the last 60 days, nor than RETENTION_FLOOR_DAYS. A record is
+deleted only when the engine's own merge (`stays_unseen`) says that no evaluation, now or later,
+can see it: every record of its merged stay (records of one region that touch or overlap) ended
+before the horizon. Deleting the older record of a stay that goes on would move its arrival (and
+could turn 核验失败 into 未见异常), so such a record is kept with its stay. The persons concerned
+are not marked dirty: nothing deleted changes a decision or a `valid_until`.
+
+Old records are found region by region on the (region, left_at) index, oldest first; for each batch
+the persons' stays are read whole and decided with the engine, in one short transaction, so that
+the platform's feed (which upserts stays) never waits long behind the purge.
 """
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from health.models import ItineraryStay, Region
+from health.engine import StayFact
+from health.engine.rules import stays_unseen
+from health.models import ItineraryStay, StayPurge
+from health.retention import retention_days
 
 MARGIN_DAYS = 2
 BATCH = 5000
 
 
 def stays_purge_horizon(*, now: datetime | None = None, margin_days: int = MARGIN_DAYS) -> datetime:
-    from health.services.statuses import policy_current
-
     now = now or timezone.now()
-    return now - timedelta(days=policy_current().window_days + margin_days)
+    return now - timedelta(days=retention_days(now=now) + margin_days)
 
 
 def stays_purge(
@@ -35,22 +43,57 @@ def stays_purge(
     pause: float = 0.0,
     limit: int | None = None,
 ) -> int:
-    """Delete stays with left_at before the horizon, `batch_size` at a time; the number deleted."""
-    horizon = stays_purge_horizon(now=now, margin_days=margin_days)
+    """Delete the records of stays that ended before the horizon, a batch at a time; the number deleted."""
+    now = now or timezone.now()
+    retention = retention_days(now=now)
+    horizon = now - timedelta(days=retention + margin_days)
+    # Recorded (committed) before anything is deleted: from now on a policy whose window needs data
+    # from before this horizon is refused (health.retention.window_days_check).
+    run = StayPurge.objects.create(ran_at=now, horizon=horizon, retention_days=retention)
     deleted = 0
-    # Found on the (region, left_at) index, region after region (every stay's region is a known one:
-    # a foreign key), the oldest first within each; open stays (left_at null) are never touched.
-    # left_at has no index of its own: the feed would have to write it for every stay it imports.
-    regions = sorted(Region.objects.values_list("code", flat=True))
-    old = ItineraryStay.objects.filter(region_id__in=regions, left_at__lt=horizon).order_by("region_id", "left_at")
+    old = ItineraryStay.objects.filter(left_at__lt=horizon)
+    region = ""
     while limit is None or deleted < limit:
-        size = batch_size if limit is None else min(batch_size, limit - deleted)
-        with transaction.atomic():
-            ids = list(old.values_list("pk", flat=True)[:size])
-            if not ids:
+        # The next region holding an old record: one step on the (region, left_at) index.
+        region = old.filter(region_id__gt=region).order_by("region_id", "left_at").values_list("region_id", flat=True).first()
+        if region is None:
+            break
+        # Within the region, oldest first, by keyset: records kept with a stay that goes on are passed over.
+        last: tuple[datetime, int] | None = None
+        while limit is None or deleted < limit:
+            size = batch_size if limit is None else min(batch_size, limit - deleted)
+            rows = old.filter(region_id=region).order_by("left_at", "pk")
+            if last is not None:
+                rows = rows.filter(left_at__gte=last[0]).exclude(left_at=last[0], pk__lte=last[1])
+            batch = list(rows.values_list("left_at", "pk", "person_id")[:size])
+            if not batch:
                 break
-            # Nothing refers to a stay and it sends no signals: Django deletes it with one DELETE.
-            deleted += ItineraryStay.objects.filter(pk__in=ids, left_at__lt=horizon).delete()[0]
-        if pause:
-            time.sleep(pause)
+            last = batch[-1][:2]
+            deleted += _purge_persons({person_id for _left, _pk, person_id in batch}, now=now, horizon=horizon)
+            if pause:
+                time.sleep(pause)
+    StayPurge.objects.filter(pk=run.pk).update(deleted=deleted)
     return deleted
+
+
+@transaction.atomic
+def _purge_persons(person_ids: set[int], *, now: datetime, horizon: datetime) -> int:
+    """Delete every record of these persons that the engine says no evaluation can see any more."""
+    records: dict[int, list[tuple[int, StayFact]]] = defaultdict(list)
+    rows = ItineraryStay.objects.filter(person_id__in=sorted(person_ids)).order_by().values_list(
+        "pk", "person_id", "region_id", "arrived_at", "left_at"
+    )
+    for pk, person_id, region, arrived_at, left_at in rows:
+        records[person_id].append((pk, StayFact(region, arrived_at, left_at)))
+    doomed: list[int] = []
+    for person_records in records.values():
+        # StayFacts are values: two identical records of one person are one record for the rules too.
+        pks_of: dict[StayFact, list[int]] = defaultdict(list)
+        for pk, fact in person_records:
+            pks_of[fact].append(pk)
+        unseen = set(stays_unseen(pks_of, now=now, horizon=horizon))
+        doomed.extend(pk for fact in unseen for pk in pks_of[fact])
+    if not doomed:
+        return 0
+    # Nothing refers to a stay and it sends no signals: Django deletes it with one DELETE.
+    return ItineraryStay.objects.filter(pk__in=doomed, left_at__lt=horizon).delete()[0]

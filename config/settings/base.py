@@ -211,6 +211,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
+# Itinerary data is kept at least this many days, and at least as long as any window published in
+# the last 60 days, whatever the current window (health.retention).
+RETENTION_FLOOR_DAYS = env.int("RETENTION_FLOOR_DAYS", default=28)
 STATUS_RECOMPUTE_BATCH_SIZE = env.int("STATUS_RECOMPUTE_BATCH_SIZE", default=1000)
 # Empty: Celery's default queue. A name routes status recomputes to a queue of their own
 # (start a worker with `-Q <name>` for it).

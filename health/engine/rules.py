@@ -19,6 +19,7 @@ from .facts import (
     Policy,
     RiskFact,
     Status,
+    StayFact,
 )
 from .regions import RiskAreas, city_of, contains, normalize, significant_prefix
 
@@ -49,6 +50,69 @@ def beijing_date(moment: datetime) -> date:
 
 def beijing_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=BEIJING)
+
+
+@dataclass(frozen=True, slots=True)
+class MergedStay:
+    """Platform stay records of one region that touch or overlap, as one stay seen at some `now`."""
+
+    region: str
+    arrived_at: datetime
+    end: datetime | None  # None = still going on
+    records: tuple[StayFact, ...]
+
+
+def merge_stays(stays: Iterable[StayFact], *, now: datetime) -> list[MergedStay]:
+    """The platform stays as the rules read them at `now` (status-rules.md, "Stays").
+
+    Records are grouped by folded region code; a record arriving after `now` has not happened;
+    a `left_at` after `now` means still going on; an end before the arrival is a zero-length stay.
+    The one merge, used by the evaluation and by the purge (`stays_unseen`).
+    """
+    by_region: dict[str, list[tuple[datetime, datetime | None, StayFact]]] = {}
+    for stay in stays:
+        if stay.arrived_at > now:
+            continue
+        end = stay.left_at if stay.left_at is not None and stay.left_at <= now else None
+        if end is not None and end < stay.arrived_at:
+            end = stay.arrived_at
+        by_region.setdefault(normalize(stay.region), []).append((stay.arrived_at, end, stay))
+    merged: list[MergedStay] = []
+    for region, intervals in sorted(by_region.items()):
+        if len(intervals) == 1:
+            arrived, end, record = intervals[0]
+            merged.append(MergedStay(region, arrived, end, (record,)))
+            continue
+        # Ongoing (None) sorts as the latest end, so equal arrivals merge the same in any order.
+        intervals.sort(key=lambda item: (item[0], item[1] is None, item[1] or item[0]))
+        start, end, first = intervals[0]
+        records = [first]
+        for arrived, left, record in intervals[1:]:
+            if end is None or arrived <= end:  # touching or overlapping
+                end = None if end is None or left is None else max(end, left)
+                records.append(record)
+            else:
+                merged.append(MergedStay(region, start, end, tuple(records)))
+                start, end, records = arrived, left, [record]
+        merged.append(MergedStay(region, start, end, tuple(records)))
+    return merged
+
+
+def stays_unseen(stays: Iterable[StayFact], *, now: datetime, horizon: datetime) -> list[StayFact]:
+    """The records no evaluation at `now` or later can see, when `horizon` <= now - WINDOW_DAYS of every policy.
+
+    Every record of a merged stay that ended before `horizon`: such a stay can never qualify again
+    (the window only moves forward), none of its times lies ahead, and no record still to come can
+    join it (it would have to arrive before its end, in the past). Deleting one record of a merged
+    stay that goes on past the horizon could move that stay's arrival or shorten it, so its records
+    are all kept.
+    """
+    return [
+        record
+        for stay in merge_stays(stays, now=now)
+        if stay.end is not None and stay.end < horizon
+        for record in stay.records
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,31 +169,7 @@ class _Evaluation:
 
     # --- stays ---------------------------------------------------------------------------
     def _merged_platform_stays(self) -> list[_Stay]:
-        by_region: dict[str, list[tuple[datetime, datetime | None]]] = {}
-        now = self.now
-        for stay in self.facts.stays:
-            if stay.arrived_at > now:
-                continue
-            end = stay.left_at if stay.left_at is not None and stay.left_at <= now else None
-            if end is not None and end < stay.arrived_at:
-                end = stay.arrived_at
-            by_region.setdefault(normalize(stay.region), []).append((stay.arrived_at, end))
-        merged: list[_Stay] = []
-        for region, intervals in sorted(by_region.items()):
-            if len(intervals) == 1:
-                merged.append(_Stay(region, intervals[0][0], intervals[0][1], platform=True))
-                continue
-            # Ongoing (None) sorts as the latest end, so equal arrivals merge the same in any order.
-            intervals.sort(key=lambda pair: (pair[0], pair[1] is None, pair[1] or pair[0]))
-            start, end = intervals[0]
-            for arrived, left in intervals[1:]:
-                if end is None or arrived <= end:  # touching or overlapping
-                    end = None if end is None or left is None else max(end, left)
-                else:
-                    merged.append(_Stay(region, start, end, platform=True))
-                    start, end = arrived, left
-            merged.append(_Stay(region, start, end, platform=True))
-        return merged
+        return [_Stay(stay.region, stay.arrived_at, stay.end, platform=True) for stay in merge_stays(self.facts.stays, now=self.now)]
 
     def _hotel_stay(self, checkin: CheckInFact) -> _Stay:
         end = self.ended(checkin.checked_out_at)
@@ -395,7 +435,6 @@ class _Evaluation:
             yield case.quarantine_ended_at
             yield case.released_at
         for stay in facts.stays:
-            places.add(stay.region)
             yield stay.arrived_at
             yield stay.left_at
         for declaration in facts.declarations:
@@ -404,6 +443,10 @@ class _Evaluation:
         if release is not None:
             yield _plus(release[0], leaves_window)
         for stay in self.stays:
+            if stay.platform and (stay.end is None or stay.end >= self.window_start):
+                # Risk can only matter to a stay that may qualify now or later: one that ended before
+                # the window never will, and a stay still to come is bounded by its arrival above.
+                places.add(stay.region)
             if stay.end is None:
                 # Still going on: its end moves with now, and it changes only at a recorded left_at.
                 if self.now - stay.arrived_at < self.min_stay:
@@ -472,4 +515,14 @@ def evaluate_unknown(*, now: datetime, policy: Policy) -> Decision:
     return evaluate(PersonFacts(), now=now, policy=policy)
 
 
-__all__ = ["BEIJING", "beijing_date", "beijing_midnight", "evaluate", "evaluate_unknown", "contains"]
+__all__ = [
+    "BEIJING",
+    "MergedStay",
+    "beijing_date",
+    "beijing_midnight",
+    "contains",
+    "evaluate",
+    "evaluate_unknown",
+    "merge_stays",
+    "stays_unseen",
+]

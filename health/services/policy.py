@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from health import retention
 from health.models import Policy
 from health.services import statuses
 
@@ -22,7 +23,8 @@ def policy_publish(
     home_region: str,
     comment: str = "",
 ) -> Policy:
-    """The next version, in force from its commit."""
+    """The next version, in force from its commit; refused if its window needs purged data."""
+    retention.window_days_check(window_days)
     policy = Policy(
         window_days=window_days,
         min_stay_hours=min_stay_hours,

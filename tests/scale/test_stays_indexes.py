@@ -47,13 +47,13 @@ def test_persons_at_a_prefix_are_exactly_those_with_a_stay_in_a_region_it_starts
 
 
 def test_the_purge_finds_old_stays_per_region_oldest_first_without_an_index_of_left_at():
-    # given two stays in one region that ended long ago, and one still within the window
+    # given two travellers' stays in one region that ended long ago (past 28 + 2 days), and one recent
     from health.purge import stays_purge
 
     now = timezone.now()
-    person = Person.objects.create(name="张三", id_digest="digest-purge", id_masked="x")
 
     def stay(days_left):
+        person = Person.objects.create(name="张三", id_digest=f"digest-purge-{days_left}", id_masked="x")
         return ItineraryStay.objects.create(
             person=person,
             region_id="130102",
@@ -61,7 +61,7 @@ def test_the_purge_finds_old_stays_per_region_oldest_first_without_an_index_of_l
             left_at=now - timedelta(days=days_left),
         )
 
-    older, old, recent = stay(40), stay(20), stay(3)
+    older, old, recent = stay(50), stay(40), stay(3)
 
     # when the purge may delete one stay, then all of them
     assert stays_purge(now=now, limit=1) == 1
