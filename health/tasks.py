@@ -53,7 +53,7 @@ def statuses_recompute_range_task(first_id: int, last_id: int, cause: str = "") 
 
 @shared_task(name="health.tasks.itinerary_purge", **RETRY)
 def itinerary_purge() -> int:
-    """Periodic (beat, daily): delete itinerary stays past the window plus a margin, in small batches."""
+    """Periodic (beat, daily): delete itinerary stays past the retention plus a margin, in small batches."""
     from health.purge import stays_purge
 
     # Bounded per run, so that one task never runs for long; the next run continues.
