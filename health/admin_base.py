@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from health import replicas
 from health.identity import id_number_digest_or_none
 from health.selectors import user_is_admin, user_organisation
 
@@ -59,6 +60,20 @@ class OrganisationScopedAdmin(admin.ModelAdmin):
             return True
         organisation = self.member_organisation(request)
         return organisation is not None and getattr(obj, f"{self.organisation_field}_id") == organisation.pk
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return super().changelist_view(request, extra_context)
+
+        # A list page is a read: served by a healthy replica when there is one (health/replicas.py),
+        # rendered inside so that its querysets are evaluated there too.
+        def page():
+            response = super(OrganisationScopedAdmin, self).changelist_view(request, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+
+        return replicas.reads(page, user=request.user)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

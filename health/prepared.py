@@ -37,7 +37,7 @@ class Prepared:
         compiled = getattr(connection, self.attribute, None)
         if compiled is None:
             queryset = self.build(_PLACEHOLDER)
-            compiler = queryset.query.get_compiler(using=self.using)
+            compiler = queryset.query.get_compiler(using=connection.alias)
             sql, params = compiler.as_sql()
             positions = [index for index, param in enumerate(params) if param == _PLACEHOLDER]
             if len(positions) != 1:
@@ -47,9 +47,10 @@ class Prepared:
             setattr(connection, self.attribute, compiled)
         return compiled
 
-    def rows(self, value: Any) -> list[tuple]:
-        """The rows of the queryset built for `value` (tuples of its `values_list` fields)."""
-        connection = connections[self.using]
+    def rows(self, value: Any, *, using: str | None = None) -> list[tuple]:
+        """The rows of the queryset built for `value` (tuples of its `values_list` fields), read
+        on `using` (a replica, health/replicas.py) or the database the statement was made for."""
+        connection = connections[using or self.using]
         compiler, converters, sql, params, position = self._compiled(connection)
         params = (*params[:position], value, *params[position + 1 :])
         with _cursor(connection) as cursor:

@@ -31,7 +31,8 @@ def pytest_collection_modifyitems(config, items):
     # Last of all, after pytest-django's own ordering: a transactional test empties the tables when
     # it ends (migration data such as regions included), which a later test without a db mark
     # that asks for `db` dynamically would otherwise inherit.
-    items[:] = [item for item in items if not item.get_closest_marker("worker")] + worker_items
+    late = [item for item in items if item.get_closest_marker("worker") or item.get_closest_marker("replica")]
+    items[:] = [item for item in items if item not in late] + late
     if not worker_items or services_required():
         return  # required: never skipped; the `worker_services` fixture fails if they are missing
     missing = services_missing()

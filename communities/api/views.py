@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from communities import selectors, services
 from communities.api import serializers as s
+from health import replicas
 from health.api.common import (
     IsStaff,
     OrganisationInput,
@@ -58,6 +59,10 @@ class CommunityQuarantinesView(APIView):
         summary=_("本社区的隔离记录"),
     )
     def get(self, request, code: str):
+        # A list is a read: served by a healthy replica when there is one (health/replicas.py).
+        return replicas.reads(lambda: self._list(request, code), user=request.user)
+
+    def _list(self, request, code: str):
         community = organisation_scoped(request.user, kind=Organisation.Kind.COMMUNITY, code=code)
         params = s.QuarantineListInput(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -29,6 +29,35 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+
+
+def replica_databases(primary: dict) -> dict[str, dict]:
+    """Streaming replicas of the primary (`DATABASE_REPLICA_URLS`, docs/scaling.md) as aliases
+    `replica_1`, …: the public status read and staff list pages are served by a healthy one
+    (health/replicas.py); everything else stays on the primary."""
+    replicas = {}
+    for index, url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+        replica = env.db_url_config(url)
+        replica.update(
+            ATOMIC_REQUESTS=False,
+            CONN_MAX_AGE=primary.get("CONN_MAX_AGE", 0),
+            CONN_HEALTH_CHECKS=primary.get("CONN_HEALTH_CHECKS", False),
+            # Tests reach the primary's test database through the replica (physical replication).
+            TEST={"MIRROR": "default"},
+        )
+        # A replica that does not answer is given up quickly: the read goes to the primary instead.
+        replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+        replicas[f"replica_{index}"] = replica
+    return replicas
+
+
+DATABASES.update(replica_databases(DATABASES["default"]))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["health.replicas.ReplicaRouter"] if DATABASE_REPLICAS else []
+# A replica further behind than this (pg_last_xact_replay_timestamp) is skipped until it catches up.
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=2.0)
+# How often a process checks a replica's health (lag, paused replay, answering).
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1.0)
 # The public status read as a server-side prepared statement (health/prepared.py); off behind a
 # connection pooler in transaction mode that does not keep prepared statements.
 PREPARED_STATEMENTS = env.bool("PREPARED_STATEMENTS", default=True)
@@ -66,6 +95,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "config.security.AbsoluteSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After a staff member's write, their list pages read the primary (only with replicas configured).
+    "health.replicas.PrimaryAfterWriteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last: turns a lockout flagged during authentication into its answer.

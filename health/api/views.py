@@ -16,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from health import replicas
 from health.errors import NotVisible
 from health.models import Organisation
 from health.selectors import (
@@ -259,6 +260,8 @@ class DeclarationView(PublicView):
         else:
             # Recomputed now if the task has not done it yet: the person sees the answer to their declaration.
             health_status = access.person_status_fresh(person.pk)
+            # And their next queries read the primary until the replicas have this declaration.
+            replicas.pin_to_primary(person.id_digest)
         return Response(StatusSerializer(status_payload(health_status)).data, status=status.HTTP_201_CREATED)
 
 

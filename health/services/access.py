@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
+from health import replicas
 from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
@@ -95,7 +96,7 @@ def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     computed or expired row goes through `person_status_fresh` (recomputed there, never served stale).
     """
     now = timezone.now()
-    found = _STATUS_BY_DIGEST.rows(id_digest)
+    found = replicas.read(lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest))
     if not found:
         # No status row (not expected: a person is created with one): the two-step path, as before.
         person = Person.objects.filter(id_digest=id_digest).first()

@@ -20,7 +20,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from health import bulk, registry
+from health import bulk, registry, replicas
 from health.engine import Decision, Policy, RiskAreas, RiskFact, evaluate
 from health.engine.regions import risk_reach
 from health.models import HealthStatus, RiskArea, StatusEvent
@@ -135,6 +135,7 @@ class RecomputeResult:
         self.unchanged += other.unchanged
 
 
+@replicas.on_primary
 def statuses_recompute(
     person_ids: Iterable[int],
     *,
@@ -376,9 +377,11 @@ def person_status_fresh(person_id: int, *, now: datetime | None = None) -> Healt
     now = now or timezone.now()
     status = HealthStatus.objects.get(person_id=person_id)
     if status_is_stale(status, now=now):
-        # dirty_cause is the last mark's cause; a clean row past its valid_until is due for time alone.
-        statuses_recompute([person_id], now=now, cause=status.dirty_cause if status.dirty else "valid_until")
-        status = HealthStatus.objects.get(person_id=person_id)
+        # On the primary even when the row was read on a replica: facts read there could be behind.
+        with replicas.primary():
+            # dirty_cause is the last mark's cause; a clean row past its valid_until is due for time alone.
+            statuses_recompute([person_id], now=now, cause=status.dirty_cause if status.dirty else "valid_until")
+            status = HealthStatus.objects.get(person_id=person_id)
     return status
 
 

@@ -6,6 +6,7 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from health import replicas
 from health.api.common import (
     IsStaff,
     OrganisationInput,
@@ -66,6 +67,10 @@ class HotelCheckInsApi(APIView):
         summary=_("酒店入住登记列表"),
     )
     def get(self, request, code: str):
+        # A list is a read: served by a healthy replica when there is one (health/replicas.py).
+        return replicas.reads(lambda: self._list(request, code), user=request.user)
+
+    def _list(self, request, code: str):
         hotel = organisation_scoped(request.user, kind=HOTEL, code=code)
         current = {"true": True, "1": True, "false": False, "0": False}.get(request.query_params.get("current", "").lower())
         paginator = LimitOffsetPagination()
