@@ -58,3 +58,11 @@ def itinerary_purge() -> int:
 
     # Bounded per run, so that one task never runs for long; the next run continues.
     return stays_purge(limit=2_000_000)
+
+
+@shared_task(name="health.tasks.stays_partitions_ensure", **RETRY)
+def stays_partitions_ensure() -> list[str]:
+    """Periodic (beat, daily): the stays' month partitions of this month and the next two (PostgreSQL)."""
+    from health.partitions import stays_partitions_ensure
+
+    return stays_partitions_ensure()

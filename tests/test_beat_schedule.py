@@ -7,5 +7,9 @@ from config.celery_app import app
 def test_every_scheduled_task_is_registered():
     app.loader.import_default_modules()
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled == {"health.tasks.statuses_sweep", "health.tasks.itinerary_purge"}
+    assert scheduled == {
+        "health.tasks.statuses_sweep",
+        "health.tasks.itinerary_purge",
+        "health.tasks.stays_partitions_ensure",
+    }
     assert scheduled <= set(app.tasks)

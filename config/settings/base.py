@@ -239,6 +239,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-dirty-and-due-statuses": {"task": "health.tasks.statuses_sweep", "schedule": 5.0},
     # Stays past the window (plus a margin) can no longer change a decision: keep no more than needed.
     "purge-old-itinerary-stays": {"task": "health.tasks.itinerary_purge", "schedule": crontab(hour=3, minute=30)},
+    # The stays' month partitions are made two months ahead (a missed day changes nothing).
+    "make-itinerary-partitions": {"task": "health.tasks.stays_partitions_ensure", "schedule": crontab(hour=2, minute=50)},
 }
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
