@@ -19,8 +19,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from health import partitions
 from health.engine import StayFact
 from health.engine.rules import stays_unseen
 from health.models import ItineraryStay, StayPurge
@@ -50,7 +52,8 @@ def stays_purge(
     # Recorded (committed) before anything is deleted: from now on a policy whose window needs data
     # from before this horizon is refused (health.retention.window_days_check).
     run = StayPurge.objects.create(ran_at=now, horizon=horizon, retention_days=retention)
-    deleted = 0
+    # Whole months first, where no record in them can be seen (PostgreSQL's partitions: one DROP each).
+    deleted = _partitions_drop(now=now, horizon=horizon)
     old = ItineraryStay.objects.filter(left_at__lt=horizon)
     region = ""
     while limit is None or deleted < limit:
@@ -79,6 +82,15 @@ def stays_purge(
 @transaction.atomic
 def _purge_persons(person_ids: set[int], *, now: datetime, horizon: datetime) -> int:
     """Delete every record of these persons that the engine says no evaluation can see any more."""
+    doomed = _records_unseen(person_ids, now=now, horizon=horizon)
+    if not doomed:
+        return 0
+    # Nothing refers to a stay and it sends no signals: Django deletes it with one DELETE.
+    return ItineraryStay.objects.filter(pk__in=doomed, left_at__lt=horizon).delete()[0]
+
+
+def _records_unseen(person_ids: set[int], *, now: datetime, horizon: datetime) -> list[int]:
+    """The ids of these persons' records that the engine says no evaluation can see any more."""
     records: dict[int, list[tuple[int, StayFact]]] = defaultdict(list)
     rows = ItineraryStay.objects.filter(person_id__in=sorted(person_ids)).order_by().values_list(
         "pk", "person_id", "region_id", "arrived_at", "left_at"
@@ -93,7 +105,44 @@ def _purge_persons(person_ids: set[int], *, now: datetime, horizon: datetime) ->
             pks_of[fact].append(pk)
         unseen = set(stays_unseen(pks_of, now=now, horizon=horizon))
         doomed.extend(pk for fact in unseen for pk in pks_of[fact])
-    if not doomed:
+    return doomed
+
+
+def _partitions_drop(*, now: datetime, horizon: datetime) -> int:
+    """Drop the month partitions (health/partitions.py) none of whose records any evaluation can see.
+
+    Only months that end before the horizon are candidates. A record there can be seen only through
+    its merged stay, which then holds a record still going on at the horizon (`left_at` null or not
+    before it) that arrived before the horizon (a merged stay's first such record arrives before the
+    end of the records before it): those few records, found in one scan of the old months, name the
+    persons whose records the engine decides on, exactly as the row purge does. A month with a record
+    the engine keeps is left to the row purge. Returns the number of records dropped.
+    """
+    candidates = [p for p in partitions.stays_partitions() if p.upper is not None and p.upper <= horizon]
+    if not candidates:
         return 0
-    # Nothing refers to a stay and it sends no signals: Django deletes it with one DELETE.
-    return ItineraryStay.objects.filter(pk__in=doomed, left_at__lt=horizon).delete()[0]
+    upper = max(partition.upper for partition in candidates)
+    live = (
+        ItineraryStay.objects.filter(arrived_at__lt=horizon)
+        .filter(Q(left_at__isnull=True) | Q(left_at__gte=horizon))
+        .order_by("person_id")
+        .values_list("person_id", flat=True)
+        .distinct()
+    )
+    kept: set[str] = set()  # the candidate months holding a record that the engine keeps
+    for chunk in _chunks(live.iterator(chunk_size=BATCH), BATCH):
+        unseen = set(_records_unseen(set(chunk), now=now, horizon=horizon))
+        records = ItineraryStay.objects.filter(person_id__in=chunk, arrived_at__lt=upper).values_list("pk", "arrived_at")
+        kept.update(partitions.partition_name(partitions.month_start(arrived)) for pk, arrived in records if pk not in unseen)
+    return sum(partitions.stays_partition_drop(partition) for partition in candidates if partition.name not in kept)
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

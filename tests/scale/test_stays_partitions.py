@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="partitions are PostgreSQL's; SQLite keeps a plain table"
 )
 
-BEFORE = [("health", "0006_stays_indexes_for_the_feed")]
+BEFORE = [("health", "0007_stay_purge_runs")]
 COLUMNS = "id, person_id, region_id, arrived_at, left_at, source, received_at"
 
 
@@ -112,3 +112,55 @@ def _partition_of(pk: int) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text FROM health_itinerarystay WHERE id = %s", [pk])
         return cursor.fetchone()[0]
+
+
+# --- the purge drops whole months ------------------------------------------------------------------
+PURGE_NOW = datetime(2022, 6, 15, 4, tzinfo=UTC)  # horizon 2022-05-16 04:00 (28 days + 2 of margin)
+
+
+def stay(person, region: str, arrived: datetime, hours: float | None) -> ItineraryStay:
+    left = None if hours is None else arrived + timedelta(hours=hours)
+    return ItineraryStay.objects.create(person=person, region_id=region, arrived_at=arrived, left_at=left)
+
+
+def months_of_2022() -> None:
+    partitions.stays_partitions_cover(datetime(2022, 1, 1, tzinfo=UTC), datetime(2022, 7, 1, tzinfo=UTC))
+
+
+@pytest.mark.django_db
+def test_a_month_no_evaluation_can_see_is_dropped_whole_and_the_edge_month_purged_by_rows():
+    from health.purge import stays_purge
+
+    months_of_2022()
+    person = person_resolve(**factories.person_payload())
+    march = [stay(person, "120101", datetime(2022, 3, day, tzinfo=UTC), 30) for day in (2, 9, 20)]
+    in_may_before_horizon = stay(person, "130102", datetime(2022, 5, 3, tzinfo=UTC), 20)
+    in_may_after_horizon = stay(person, "130102", datetime(2022, 5, 20, tzinfo=UTC), 20)
+
+    deleted = stays_purge(now=PURGE_NOW)
+
+    names = {partition.name for partition in partitions.stays_partitions()}
+    # March (three records) and the empty months before the horizon are dropped; May holds the horizon.
+    assert not names & {f"health_itinerarystay_y2022m0{month}" for month in (1, 2, 3, 4)}
+    assert {"health_itinerarystay_y2022m05", "health_itinerarystay_y2022m06"} <= names
+    assert deleted == len(march) + 1
+    assert set(ItineraryStay.objects.values_list("pk", flat=True)) == {in_may_after_horizon.pk}
+    assert not ItineraryStay.objects.filter(pk=in_may_before_horizon.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_month_holding_a_record_of_a_stay_that_goes_on_is_not_dropped():
+    from health.purge import stays_purge
+
+    months_of_2022()
+    resident, other = (person_resolve(**factories.person_payload(name)) for name in ("张三", "李四"))
+    # The resident's March record touches an April one that is still going on: one merged stay, kept whole.
+    kept_march = stay(resident, "110105", datetime(2022, 3, 25, tzinfo=UTC), 24 * 7)
+    going_on = stay(resident, "110105", datetime(2022, 4, 1, tzinfo=UTC), None)
+    gone = stay(other, "110105", datetime(2022, 3, 25, tzinfo=UTC), 24)
+
+    stays_purge(now=PURGE_NOW)
+
+    assert "health_itinerarystay_y2022m03" in {partition.name for partition in partitions.stays_partitions()}
+    assert set(ItineraryStay.objects.values_list("pk", flat=True)) == {kept_march.pk, going_on.pk}
+    assert not ItineraryStay.objects.filter(pk=gone.pk).exists()

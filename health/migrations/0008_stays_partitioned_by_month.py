@@ -87,7 +87,7 @@ def unpartition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("health", "0006_stays_indexes_for_the_feed"),
+        ("health", "0007_stay_purge_runs"),
     ]
 
     operations = [migrations.RunPython(partition, unpartition)]
