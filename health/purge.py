@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from health import partitions
 from health.engine import StayFact
+from health.engine.regions import normalize
 from health.engine.rules import stays_unseen
-from health.models import ItineraryStay, StayPurge
+from health.models import ItineraryStay, Region, StayPurge
 from health.retention import retention_days
 
 MARGIN_DAYS = 2
@@ -44,8 +45,12 @@ def stays_purge(
     batch_size: int = BATCH,
     pause: float = 0.0,
     limit: int | None = None,
+    drop_partitions: bool = True,
 ) -> int:
-    """Delete the records of stays that ended before the horizon, a batch at a time; the number deleted."""
+    """Delete the records of stays that ended before the horizon, a batch at a time; the number deleted.
+
+    With `drop_partitions` (PostgreSQL's month partitions) whole months go first, one DROP each;
+    without, every record is deleted by rows (the benchmark's baseline)."""
     now = now or timezone.now()
     retention = retention_days(now=now)
     horizon = now - timedelta(days=retention + margin_days)
@@ -53,7 +58,7 @@ def stays_purge(
     # from before this horizon is refused (health.retention.window_days_check).
     run = StayPurge.objects.create(ran_at=now, horizon=horizon, retention_days=retention)
     # Whole months first, where no record in them can be seen (PostgreSQL's partitions: one DROP each).
-    deleted = _partitions_drop(now=now, horizon=horizon)
+    deleted = _partitions_drop(now=now, horizon=horizon) if drop_partitions else 0
     old = ItineraryStay.objects.filter(left_at__lt=horizon)
     region = ""
     while limit is None or deleted < limit:
@@ -89,12 +94,18 @@ def _purge_persons(person_ids: set[int], *, now: datetime, horizon: datetime) ->
     return ItineraryStay.objects.filter(pk__in=doomed, left_at__lt=horizon).delete()[0]
 
 
-def _records_unseen(person_ids: set[int], *, now: datetime, horizon: datetime) -> list[int]:
-    """The ids of these persons' records that the engine says no evaluation can see any more."""
+def _records_unseen(
+    person_ids: set[int], *, now: datetime, horizon: datetime, regions: set[str] | None = None
+) -> list[int]:
+    """The ids of these persons' records that the engine says no evaluation can see any more.
+
+    `regions`: only the records of these codes are read and decided (whole folded regions: the engine
+    merges a person's records region by region, so the others cannot change these)."""
     records: dict[int, list[tuple[int, StayFact]]] = defaultdict(list)
-    rows = ItineraryStay.objects.filter(person_id__in=sorted(person_ids)).order_by().values_list(
-        "pk", "person_id", "region_id", "arrived_at", "left_at"
-    )
+    rows = ItineraryStay.objects.filter(person_id__in=sorted(person_ids))
+    if regions is not None:
+        rows = rows.filter(region_id__in=sorted(regions))
+    rows = rows.order_by().values_list("pk", "person_id", "region_id", "arrived_at", "left_at")
     for pk, person_id, region, arrived_at, left_at in rows:
         records[person_id].append((pk, StayFact(region, arrived_at, left_at)))
     doomed: list[int] = []
@@ -122,19 +133,44 @@ def _partitions_drop(*, now: datetime, horizon: datetime) -> int:
     if not candidates:
         return 0
     upper = max(partition.upper for partition in candidates)
-    live = (
+    # Records still going on at the horizon that arrived before it, as (person, folded region): the
+    # engine merges a person's records by folded region, so only records sharing such a pair can join one.
+    live: dict[int, set[str]] = defaultdict(set)
+    for person_id, region in (
         ItineraryStay.objects.filter(arrived_at__lt=horizon)
         .filter(Q(left_at__isnull=True) | Q(left_at__gte=horizon))
-        .order_by("person_id")
-        .values_list("person_id", flat=True)
-        .distinct()
-    )
+        .values_list("person_id", "region_id")
+        .iterator(chunk_size=BATCH)
+    ):
+        live[person_id].add(normalize(region))
+    codes_of = _codes_by_folded_region()
     kept: set[str] = set()  # the candidate months holding a record that the engine keeps
-    for chunk in _chunks(live.iterator(chunk_size=BATCH), BATCH):
-        unseen = set(_records_unseen(set(chunk), now=now, horizon=horizon))
-        records = ItineraryStay.objects.filter(person_id__in=chunk, arrived_at__lt=upper).values_list("pk", "arrived_at")
-        kept.update(partitions.partition_name(partitions.month_start(arrived)) for pk, arrived in records if pk not in unseen)
+    for chunk in _chunks(sorted(live), BATCH):
+        folded = set().union(*(live[person_id] for person_id in chunk))
+        codes = set().union(*(codes_of.get(region, {region}) for region in folded))
+        records = [
+            (pk, person_id, arrived)
+            for pk, person_id, region, arrived in ItineraryStay.objects.filter(
+                person_id__in=chunk, region_id__in=sorted(codes), arrived_at__lt=upper
+            ).values_list("pk", "person_id", "region_id", "arrived_at")
+            if normalize(region) in live[person_id]
+        ]
+        if not records:
+            continue
+        persons = {person_id for _pk, person_id, _arrived in records}
+        unseen = set(_records_unseen(persons, now=now, horizon=horizon, regions=codes))
+        kept.update(
+            partitions.partition_name(partitions.month_start(arrived)) for pk, _person, arrived in records if pk not in unseen
+        )
     return sum(partitions.stays_partition_drop(partition) for partition in candidates if partition.name not in kept)
+
+
+def _codes_by_folded_region() -> dict[str, set[str]]:
+    """Every region code under the engine's folded form (a municipality's synonyms under XX0000)."""
+    codes: dict[str, set[str]] = defaultdict(set)
+    for code in Region.objects.values_list("code", flat=True):
+        codes[normalize(code)].add(code)
+    return codes
 
 
 def _chunks(items, size: int):

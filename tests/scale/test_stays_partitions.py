@@ -164,3 +164,19 @@ def test_a_month_holding_a_record_of_a_stay_that_goes_on_is_not_dropped():
     assert "health_itinerarystay_y2022m03" in {partition.name for partition in partitions.stays_partitions()}
     assert set(ItineraryStay.objects.values_list("pk", flat=True)) == {kept_march.pk, going_on.pk}
     assert not ItineraryStay.objects.filter(pk=gone.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_month_holding_a_record_merged_through_a_municipal_synonym_is_not_dropped():
+    from health.purge import stays_purge
+
+    months_of_2022()
+    resident = person_resolve(**factories.person_payload())
+    # 110000 and 110100 are one place for the rules: the March record is part of a stay that goes on.
+    kept_march = stay(resident, "110000", datetime(2022, 3, 28, tzinfo=UTC), 24 * 5)
+    going_on = stay(resident, "110100", datetime(2022, 4, 2, tzinfo=UTC), None)
+
+    stays_purge(now=PURGE_NOW)
+
+    assert "health_itinerarystay_y2022m03" in {partition.name for partition in partitions.stays_partitions()}
+    assert set(ItineraryStay.objects.values_list("pk", flat=True)) == {kept_march.pk, going_on.pk}

@@ -6,11 +6,11 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-NAMES = ("recompute", "ingest", "lookup", "propagation", "fanout")
+NAMES = ("recompute", "ingest", "lookup", "propagation", "fanout", "purge")
 
 
 class Command(BaseCommand):
-    help = "运行压测（recompute、ingest、lookup、propagation、fanout），最后一行输出 JSON 结果。"
+    help = "运行压测（recompute、ingest、lookup、propagation、fanout、purge），最后一行输出 JSON 结果。"
 
     def add_arguments(self, parser):
         parser.add_argument("name", choices=NAMES)
