@@ -28,6 +28,33 @@ def add_arguments(parser) -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--identities", type=int, default=20_000, help="distinct persons queried")
+    parser.add_argument(
+        "--replicas", type=int, choices=(0, 1), default=0,
+        help="1: gunicorn reads from the streaming replica on this machine (scripts/replica.sh, port 5433)",
+    )  # fmt: skip
+
+
+def _replica_url(replicas: int) -> str:
+    """The replica's URL for the benchmark's database, started if it is not running; '' for none."""
+    if not replicas:
+        return ""
+    from django.conf import settings
+
+    subprocess.run([str(ROOT / "scripts" / "replica.sh"), "start"], check=True, timeout=600)
+    name = settings.DATABASES["default"]["NAME"]
+    return subprocess.run(
+        [str(ROOT / "scripts" / "replica.sh"), "url", name], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _replica_transactions(url: str) -> int:
+    """Transactions the replica has served for its database so far (pg_stat_database)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        return connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()[0]
 
 
 def _script(identities: int, persons: int) -> Path:
@@ -109,7 +136,9 @@ def run(options: dict) -> None:
     call_command("recompute_statuses", "--due", "--inline", "--batch-size", "5000")
     call_command("recompute_statuses", "--dirty", "--inline", "--batch-size", "5000")
     queries = _queries_per_request(person_identity(0))
-    env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}")
+    replica = _replica_url(options["replicas"])
+    env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}", DATABASE_REPLICA_URLS=replica)
+    served_before = _replica_transactions(replica) if replica else 0
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
     with child(gunicorn, name="gunicorn", env=env):
         deadline = time.monotonic() + 30
@@ -136,6 +165,7 @@ def run(options: dict) -> None:
         prepared_b = _wrk("/bench/minimal-status-prepared/", script, options, half)
         minimal_b = _wrk("/bench/minimal-status/", script, options, half)
         bare = _wrk("/bench/hello/", script, options, max(3, half // 2))
+    served_by_replica = _replica_transactions(replica) - served_before if replica else 0
     real = {"rps": (real_a["rps"] + real_b["rps"]) // 2, "p99_ms": max(real_a["p99_ms"], real_b["p99_ms"]),
             "p50_ms": (real_a["p50_ms"] + real_b["p50_ms"]) / 2, "non_2xx": real_a["non_2xx"] + real_b["non_2xx"]}  # fmt: skip
     minimal = {"rps": (minimal_a["rps"] + minimal_b["rps"]) // 2, "p99_ms": max(minimal_a["p99_ms"], minimal_b["p99_ms"]),
@@ -161,6 +191,8 @@ def run(options: dict) -> None:
             "queries_per_request": queries,
             "statuses": total,
             "connections": options["connections"],
+            "replicas": options["replicas"],
+            "replica_transactions": served_by_replica,
             "met": ratio >= 0.8 and real["p99_ms"] < 20,
         }
     )
