@@ -203,14 +203,21 @@ def quarantine_lift(*, actor, record: QuarantineRecord, lifted_at: datetime | No
 
 @transaction.atomic
 def quarantines_lift_for_person(*, actor, person: Person, community: Organisation, lifted_at: datetime) -> list[int]:
-    """Lift, at `lifted_at`, every quarantine of this person in this community not yet lifted.
+    """Lift, at `lifted_at`, every quarantine of this person in this community active at that moment.
 
-    Called when a community releases the person's inbound case (status-rules.md, Releases).
-    A quarantine that started after `lifted_at` is left as it is: it began after the release,
-    so the release cannot end it. Returns the pks lifted (possibly none).
+    Called when a community's release of the person's inbound case is recorded
+    (status-rules.md, Releases): it writes `lifted_at` on the records that exist now, are not
+    lifted and had started by `lifted_at`. A quarantine that started after it is left as it is
+    (the release cannot end what began after it), and a quarantine registered later is never
+    touched: a record ends only by its own lift. Returns the pks lifted (possibly none).
     """
     queryset = QuarantineRecord.objects.filter(person=person, community=community, started_at__lte=lifted_at)
     return _lift(queryset, actor=actor, lifted_at=lifted_at, cause="inbound_released")
+
+
+def quarantines_lift_on_release(*, actor, person: Person, community: Organisation, released_at: datetime) -> list[int]:
+    """The release effect this app registers with the core (health.registry): lift at `released_at`."""
+    return quarantines_lift_for_person(actor=actor, person=person, community=community, lifted_at=released_at)
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.utils import bulk_create_with_history
 
 from entrants.models import InboundCase
+from health import registry
 from health.engine.rules import beijing_date
 from health.errors import ApplicationError, NotAllowed, NotVisible, PersonConflict
 from health.models import Organisation
@@ -185,9 +186,11 @@ def inbound_update(*, actor, case: InboundCase, **changes) -> InboundCase:
 
 @transaction.atomic
 def inbound_release(*, actor, case: InboundCase, released_at: datetime | None = None) -> InboundCase:
-    """The managing community releases the traveller, and lifts their quarantines there, in one step."""
-    from communities.services import quarantines_lift_for_person
+    """The managing community releases the traveller, and lifts their quarantines there, in one step.
 
+    The lift is written by the app that owns quarantine records, through the release effects it
+    registered with the core (health.registry): this app imports only the core.
+    """
     case = (
         InboundCase.objects.select_for_update(of=("self",))
         .select_related("person", "managing_community")
@@ -203,8 +206,8 @@ def inbound_release(*, actor, case: InboundCase, released_at: datetime | None = 
     _case_validate(case)
     case._history_user = actor
     case.save()
-    quarantines_lift_for_person(
-        actor=actor, person=case.person, community=case.managing_community, lifted_at=case.released_at
+    registry.inbound_release_effects(
+        actor=actor, person=case.person, community=case.managing_community, released_at=case.released_at
     )
     persons_mark_dirty([case.person_id], cause="inbound_released")
     return case

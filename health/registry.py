@@ -7,6 +7,11 @@ engine's `Reach` of a risk designation covers (risk-area fan-out; health.facts.r
 optional `holds(organisation, person_id)` tells whether that organisation keeps a record of
 the person (who may read the person's status); optional `holds_queryset(organisation)` returns
 a queryset of the person ids that organisation keeps records of (row-level scoping of persons).
+
+An app may also register a release effect: what recording a community's release of a managed
+inbound case writes on that app's records (the communities app lifts the person's quarantines
+there). The entrants app calls `inbound_release_effects(...)` inside its release transaction and
+so never imports the app that owns those records.
 """
 from __future__ import annotations
 
@@ -44,6 +49,22 @@ def facts_for(person_ids: Sequence[int]) -> dict[int, PersonFacts]:
         for person_id, fact in source.load(person_ids):
             collected[person_id][FACT_FIELDS[type(fact)]].append(fact)
     return {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}
+
+
+# --- effects of a community's release of an inbound case ---------------------------------------
+# effect(*, actor, person, community, released_at): runs inside the release's transaction, writes
+# its own records through its own services and marks the persons it touched dirty.
+_release_effects: dict[str, Callable[..., object]] = {}
+
+
+def register_release_effect(name: str, effect: Callable[..., object]) -> None:
+    _release_effects[name] = effect
+
+
+def inbound_release_effects(*, actor, person, community, released_at) -> None:
+    """Apply every registered effect of a release being recorded (status-rules.md, Releases)."""
+    for effect in _release_effects.values():
+        effect(actor=actor, person=person, community=community, released_at=released_at)
 
 
 def organisation_holds(organisation, person_id: int) -> bool:

@@ -215,25 +215,19 @@ class _Evaluation:
 
     # --- R2 --------------------------------------------------------------------------------
     def _quarantines(self) -> list[_Quarantine]:
-        """Started quarantines with their lift as of now, including the lift implied by an inbound release.
+        """Started quarantines with their lift as of now (None = active).
 
-        Releasing a managed inbound case lifts, at `released_at`, every quarantine of the person in
-        that community not yet lifted then; the engine applies it too, so it holds whatever the
-        writer did.
+        A quarantine ends only by its own `lifted_at`. Releasing a managed inbound case writes that
+        lift on the records active when the release is recorded (the release's service does it);
+        the engine does not infer lifts from releases, so a quarantine registered after a release
+        stays active whatever its start (status-rules.md, Releases; docs/rules.md, decision 9).
         """
-        releases_by_community: dict[str, list[datetime]] = {}
-        for case in self.inbound:
-            if case.managing_community and self.happened(case.released_at):
-                releases_by_community.setdefault(case.managing_community, []).append(case.released_at)
         found = []
         for q in self.facts.quarantines:
             if q.started_at > self.now:
                 continue
-            lifts = [q.lifted_at] if self.happened(q.lifted_at) else []
-            if q.community:
-                lifts += [r for r in releases_by_community.get(q.community, ()) if q.started_at <= r]
             # An unknown kind is read conservatively, as centralized.
-            found.append(_Quarantine(q.kind != "home", min(lifts) if lifts else None))
+            found.append(_Quarantine(q.kind != "home", q.lifted_at if self.happened(q.lifted_at) else None))
         return found
 
     def active_quarantine_reasons(self) -> list[str]:

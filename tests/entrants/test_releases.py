@@ -334,3 +334,42 @@ def test_release_before_entry_is_refused(client_for, border_staff, community, co
     assert "released_at" in response.json()
     assert InboundCase.objects.get(pk=body["id"]).released_at is None
     assert not QuarantineRecord.objects.exists()
+
+
+def test_quarantine_registered_after_a_release_with_an_earlier_start_is_active(
+    client_for, border_staff, community, community_staff, committed
+):
+    # given a managed case released by its community yesterday, with no quarantine then
+    person = factories.person_payload("孙七")
+    body = register(
+        client_for(border_staff),
+        committed,
+        person=person,
+        entered_country_on=days_ago(15).isoformat(),
+        community_code=community.code,
+    )
+    worker = client_for(community_staff)
+    released_at = (timezone.now() - timedelta(days=1)).replace(microsecond=0)
+    with committed():
+        released = worker.post(f"{URL}{body['id']}/release/", {"released_at": released_at.isoformat()}, format="json")
+    assert released.status_code == 200, released.json()
+    person_id = InboundCase.objects.get(pk=body["id"]).person_id
+    assert stored_status(person_id) == ("no_abnormality", ["G1", "released_inbound"])
+
+    # when the community then registers a home quarantine that started three days ago, before the release
+    with committed():
+        created = worker.post(
+            f"/api/v1/communities/{community.code}/quarantines/",
+            {"person": person, "kind": "home", "started_at": (released_at - timedelta(days=2)).isoformat()},
+            format="json",
+        )
+
+    # then the record is not lifted, the person is in home observation, and the community's active list agrees
+    assert created.status_code == 201, created.json()
+    assert created.json()["lifted_at"] is None
+    assert created.json()["status"]["status"] == "home_observation"
+    assert stored_status(person_id) == ("home_observation", ["R2", "quarantine_home"])
+    active = worker.get(f"/api/v1/communities/{community.code}/quarantines/?active=true").json()
+    rows = active["results"] if isinstance(active, dict) else active
+    assert [row["id"] for row in rows] == [created.json()["id"]]
+    assert InboundCase.objects.get(pk=body["id"]).released_at == released_at
