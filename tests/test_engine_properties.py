@@ -306,7 +306,10 @@ def future_fact(draw, facts: PersonFacts):
     if kind == "quarantine":
         return replace(facts, quarantines=facts.quarantines + (replace(draw(quarantines()), started_at=at),))
     if kind == "checkin":
-        return replace(facts, checkins=facts.checkins + (replace(draw(checkins()), checked_in_at=at),))
+        # Its tests are sampled after now too: a test sampled before now has happened (R3 reads sampled_at only).
+        checkin = draw(checkins())
+        tests = tuple(replace(test, sampled_at=draw(future_moments)) for test in checkin.nat_tests)
+        return replace(facts, checkins=facts.checkins + (replace(checkin, checked_in_at=at, nat_tests=tests),))
     if kind == "inbound":
         case = replace(draw(inbound_cases()), entered_country_on=draw(future_dates))
         return replace(facts, inbound_cases=facts.inbound_cases + (case,))
@@ -339,6 +342,28 @@ def test_a_fact_dated_after_now_changes_nothing_now(data, scenario):
     assert (after.status, after.reasons, after.review_flags) == (before.status, before.reasons, before.review_flags)
     if before.valid_until is not None:
         assert after.valid_until is not None and after.valid_until <= before.valid_until
+
+
+@SETTINGS
+@given(data=st.data(), scenario=scenarios())
+def test_a_positive_counts_by_its_sampled_at_whatever_its_checkins_time(data, scenario):
+    # given the same person with each check-in recorded at another time (often a few minutes ahead of now)
+    facts, risk_list = scenario
+    skewed = st.one_of(st.integers(min_value=1, max_value=5 * 60 * 10**6).map(lambda us: NOW + timedelta(microseconds=us)), moments)
+    moved = replace(facts, checkins=tuple(replace(c, checked_in_at=data.draw(skewed)) for c in facts.checkins))
+
+    # when both are decided
+    before, after = decide(facts, risk_list), decide(moved, risk_list)
+
+    # then the positive-test flag is the same, and so is R3 whenever it decides the first
+    assert before.review_flags == after.review_flags
+    window_start = NOW - timedelta(days=POLICY.window_days)
+    positive = any(
+        t.result == "positive" and window_start <= t.sampled_at <= NOW for c in facts.checkins for t in c.nat_tests
+    )
+    assert ("nat_positive" in after.review_flags) == positive
+    if before.reasons[0] == "R3":
+        assert after.reasons == ("R3", "nat_positive")
 
 
 def probe_instants(facts: PersonFacts, risk_list) -> set[datetime]:

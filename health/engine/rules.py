@@ -241,9 +241,11 @@ class _Evaluation:
 
     # --- R3 --------------------------------------------------------------------------------
     def _has_recent_positive(self) -> bool:
+        # Only `sampled_at` decides: a check-in recorded a little ahead of the clock (not yet in
+        # self.checkins, which G2 and the stays read) still carries a positive sampled in the window.
         return any(
             test.result == "positive" and self.in_window(test.sampled_at)
-            for checkin in self.checkins
+            for checkin in self.facts.checkins
             for test in checkin.nat_tests
         )
 

@@ -171,6 +171,34 @@ def test_positive_result_answers_r3_and_flags_the_guest(client_for, desk, hotel)
     assert NucleicAcidTest.objects.get(pk=response.json()["id"]).recorded_by == desk
 
 
+@pytest.mark.parametrize("ahead", [timedelta(minutes=3), timedelta(minutes=4, seconds=50)])
+def test_positive_of_a_checkin_recorded_ahead_of_the_clock_answers_r3(client_for, desk, hotel, ahead):
+    # given a desk whose clock runs a few minutes ahead of the server's (within the tolerated skew)
+    person = factories.person_payload("周八")
+    body = checkin_body(
+        checked_in_at=timezone.now() + ahead,
+        tests=[(timezone.now() - timedelta(hours=1), "positive", "certificate")],
+        person=person,
+    )
+
+    # when it registers a guest with a positive certificate sampled an hour ago
+    response = client_for(desk).post(url(hotel), body, format="json")
+
+    # then the positive counts at once (R3 depends only on sampled_at), in the answer and the stored status
+    assert response.status_code == 201, response.json()
+    assert response.json()["status"]["reasons"] == ["R3", "nat_positive"]
+    stored = HealthStatus.objects.get(person_id=CheckIn.objects.get(pk=response.json()["id"]).person_id)
+    assert (stored.status, stored.reasons, stored.needs_review, stored.dirty) == ("popup", ["R3", "nat_positive"], True, False)
+
+    # and a positive added later to that stay, still before its recorded check-in, counts the same way
+    second = client_for(desk).post(url(hotel), checkin_body(checked_in_at=timezone.now() + ahead), format="json")
+    assert second.status_code == 201
+    sample = {"sampled_at": iso(timezone.now() - timedelta(minutes=1)), "result": "positive", "source": "hotel"}
+    added = client_for(desk).post(f"/api/v1/checkins/{second.json()['id']}/nat-tests/", sample, format="json")
+    assert added.status_code == 201, added.json()
+    assert added.json()["status"]["reasons"] == ["R3", "nat_positive"]
+
+
 def test_hotel_test_after_checkin_with_health_management_answers_no_abnormality(client_for, desk, hotel):
     checked_in_at = timezone.now() - timedelta(hours=2)
     checkin = register(hotel, checked_in_at=checked_in_at, accepted=True)
