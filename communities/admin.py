@@ -372,6 +372,9 @@ class CommunityAdmin(OrganisationScopedAdmin):
     def get_queryset(self, request):
         return Community.objects.select_related("region")
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # quarantines and inbound cases point at their community; it is never removed
+
     def get_fields(self, request, obj=None):
         return ["code", "name", "region_code"] if obj is None else ["code", "name", "region", "created_at"]
 

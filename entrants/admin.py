@@ -300,6 +300,15 @@ class InboundCaseAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScop
         if changes:
             services.inbound_update(actor=request.user, case=obj, **changes)
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self.is_admin(request)  # a case registered by mistake; through the service, which recomputes
+
+    def delete_model(self, request, obj):
+        services.inbound_cases_delete(actor=request.user, cases_or_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        services.inbound_cases_delete(actor=request.user, cases_or_ids=list(queryset.values_list("pk", flat=True)))
+
     # --- read-only columns -------------------------------------------------------------------
     @admin.display(description=_("姓名"))
     def person_name_display(self, case):

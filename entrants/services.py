@@ -213,6 +213,24 @@ def inbound_release(*, actor, case: InboundCase, released_at: datetime | None = 
     return case
 
 
+@transaction.atomic
+def inbound_cases_delete(*, actor, cases_or_ids) -> int:
+    """Administrators only: remove cases registered by mistake; their persons are recomputed.
+
+    A case released by its community keeps the lifts that release wrote on quarantine records:
+    those are the records' own facts now.
+    """
+    if actor is not None and not user_is_admin(actor):
+        raise NotAllowed()
+    pks = sorted({item.pk if isinstance(item, InboundCase) else int(item) for item in cases_or_ids})
+    cases = list(InboundCase.objects.select_for_update().filter(pk__in=pks).order_by("pk"))
+    for case in cases:
+        case._history_user = actor
+        case.delete()
+    persons_mark_dirty({case.person_id for case in cases}, cause="inbound_deleted")
+    return len(cases)
+
+
 # --- the border-control feed -----------------------------------------------------------------
 @dataclass(frozen=True)
 class FeedRow:

@@ -405,6 +405,14 @@ class OrganisationAdmin(OrganisationScopedAdmin):
     search_fields = ("code", "name")
     autocomplete_fields = ("region",)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A hotel's region is the place of its guests' stays: it moves through the hotel admin's
+        # service, which recomputes them. Kind and code identify the organisation in every record.
+        return ("kind", "code", "region") if obj is not None else ()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # records and staff point at organisations; they are never removed
+
 
 @admin.register(StaffMembership)
 class StaffMembershipAdmin(OrganisationScopedAdmin):

@@ -76,12 +76,17 @@ def hotel_create(*, code: str, name: str, region_code: str, actor: AbstractBaseU
 
 @transaction.atomic
 def hotel_update(*, hotel: Organisation, name: str, region_code: str, actor: AbstractBaseUser | None = None) -> Organisation:
-    """Rename or move a hotel; a new region changes the place of every guest's stay there."""
+    """Rename or move a hotel; a new region changes the place of every guest's stay there.
+
+    "Moved" compares with the stored row, read under lock: a caller's object may already carry
+    the new region (an admin form fills it in before saving), and would hide the move.
+    """
     _require_hotel(hotel)
     region = region_current(region_code)
     if region is None:
         raise ValidationError({"region_code": [_("未知的区划代码。")]})
-    moved = hotel.region_id != region.code
+    stored_region = Organisation.objects.select_for_update().filter(pk=hotel.pk).values_list("region_id", flat=True).get()
+    moved = stored_region != region.code
     hotel.name = " ".join(str(name or "").split())
     hotel.region = region
     hotel.full_clean()
