@@ -14,11 +14,10 @@ from django.utils.translation import ngettext
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
-from health.forms import IdNumberInput
+from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
 from health.services.statuses import person_status_fresh
-from health.timebounds import CLOCK_SKEW
 
 STATUS_LABELS = dict(HealthStatus.Code.choices)
 
@@ -28,8 +27,11 @@ def _status_label(code: str) -> str:
 
 
 # --- forms ---------------------------------------------------------------------------------
-class QuarantineAddForm(forms.ModelForm):
+class QuarantineAddForm(TimeBoundsForm, forms.ModelForm):
     """Name and ID number of the person (found or created), and the quarantine itself."""
+
+    past_times = ("started_at",)
+    planned_times = ("planned_end_at",)
 
     person_name = forms.CharField(label=_("姓名"), max_length=64)
     id_number = forms.CharField(
@@ -51,12 +53,6 @@ class QuarantineAddForm(forms.ModelForm):
 
     def clean_id_number(self) -> str:
         return id_number_clean(self.cleaned_data["id_number"])
-
-    def clean_started_at(self):
-        started_at = self.cleaned_data["started_at"]
-        if started_at and started_at > timezone.now() + CLOCK_SKEW:
-            raise ValidationError(_("该时间不能晚于当前时间。"))
-        return started_at
 
     def clean(self):
         data = super().clean()
@@ -80,8 +76,10 @@ class QuarantineAddForm(forms.ModelForm):
         return data
 
 
-class QuarantineChangeForm(forms.ModelForm):
+class QuarantineChangeForm(TimeBoundsForm, forms.ModelForm):
     """Only the planned end may change, and only with a reason (kept in the history)."""
+
+    planned_times = ("planned_end_at",)
 
     change_comment = forms.CharField(
         label=_("修改原因"), max_length=255, required=False, help_text=_("修改计划解除时间时必填，记入变更历史。")

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.forms.models import construct_instance
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from entrants import services
@@ -19,11 +18,10 @@ from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.errors import ApplicationError
-from health.forms import IdNumberInput
+from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person
 from health.services.statuses import policy_current
-from health.timebounds import CLOCK_SKEW
 
 
 def _country_choices():
@@ -33,8 +31,11 @@ def _country_choices():
     )
 
 
-class InboundCaseForm(forms.ModelForm):
+class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
     """Adding names the person (name and ID number, never stored in clear); changing edits the three later facts."""
+
+    past_times = ("quarantine_ended_at",)
+    past_dates = ("entered_country_on", "entered_city_on")
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
     id_number = forms.CharField(
@@ -77,12 +78,6 @@ class InboundCaseForm(forms.ModelForm):
         data = super().clean()
         instance = self.instance
         entered = data.get("entered_country_on", instance.entered_country_on if instance.pk else None)
-        now = timezone.now()
-        if data.get("quarantine_ended_at") and data["quarantine_ended_at"] > now + CLOCK_SKEW:
-            self.add_error("quarantine_ended_at", _("该时间不能晚于当前时间。"))
-        for field in ("entered_country_on", "entered_city_on"):
-            if data.get(field) and data[field] > timezone.localdate():
-                self.add_error(field, _("该日期不能晚于今天。"))
         if entered is not None:
             for field, messages_ in services.case_dates_errors(
                 entered_country_on=entered,

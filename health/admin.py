@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +17,7 @@ from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
-from health.forms import IdNumberInput
+from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
 from health.models import (
     Designation,
@@ -40,7 +39,6 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
 from health.services.statuses import policy_current
-from health.timebounds import CLOCK_SKEW
 
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")
@@ -139,7 +137,9 @@ class RegionAdmin(ScopedReadOnlyAdmin):
     search_fields = ("code", "name", "full_name")
 
 
-class RiskAreaForm(forms.ModelForm):
+class RiskAreaForm(TimeBoundsForm, forms.ModelForm):
+    planned_times = ("effective_from", "effective_to")
+
     class Meta:
         model = RiskArea
         fields = ["region", "level", "effective_from", "effective_to"]
@@ -192,8 +192,11 @@ class RiskAreaAdmin(OrganisationScopedAdmin):
 
 
 # --- designations --------------------------------------------------------------------------------
-class DesignationForm(forms.ModelForm):
+class DesignationForm(TimeBoundsForm, forms.ModelForm):
     """Adding names the person by name and ID number (kept only as a digest); changing corrects the times."""
+
+    past_times = ("designated_at",)
+    planned_times = ("cleared_at",)
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
     id_number = forms.CharField(
@@ -217,12 +220,6 @@ class DesignationForm(forms.ModelForm):
         if self.instance.pk is None and not name:
             raise ValidationError(_("请填写姓名。"))
         return name
-
-    def clean_designated_at(self):
-        moment = self.cleaned_data["designated_at"]
-        if moment > timezone.now() + CLOCK_SKEW:
-            raise ValidationError(_("该时间不能晚于当前时间。"))
-        return moment
 
     def clean(self):
         cleaned = super().clean()

@@ -28,12 +28,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from entrants.feed import FeedRejected
-from health import bulk
+from health import bulk, timebounds
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
 from health.services.persons import name_normalise, persons_create_many, persons_known
 from health.services.statuses import persons_mark_dirty
-from health.timebounds import CLOCK_SKEW, EARLIEST
 
 KINDS = ("stays", "designations", "risk-areas", "entrants")
 STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
@@ -41,8 +40,6 @@ STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
 REPORT_MAX = 200
 BEIJING = timezone.get_fixed_timezone(480)
 
-FUTURE = _("该时间不能晚于当前时间。")
-TOO_EARLY = _("该时间过早。")
 INVALID_TIME = _("时间格式不正确，请使用 ISO 8601（如 2022-05-01T08:00:00+08:00）。")
 REQUIRED = _("该字段是必填项。")
 UNKNOWN_REGION = _("未知的区划代码。")
@@ -142,10 +139,8 @@ def _moment(value: object, *, now: datetime) -> datetime:
         raise ValueError(INVALID_TIME)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=BEIJING)
-    if moment > now + CLOCK_SKEW:
-        raise ValueError(FUTURE)
-    if moment < EARLIEST:
-        raise ValueError(TOO_EARLY)
+    if errors := timebounds.past_time_errors(moment, now=now):
+        raise ValueError(errors[0])
     return moment
 
 

@@ -15,12 +15,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from health import timebounds
 from health.errors import ApplicationError
 from health.models import Organisation
 from health.services.organisations import organisation_create, region_current
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
-from health.timebounds import CLOCK_SKEW, EARLIEST
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
 
 RESULTS = {choice.value for choice in NucleicAcidTest.Result}
@@ -34,11 +34,7 @@ def past_time_errors(moment: datetime | None, *, now: datetime) -> list[str]:
         return [_("该字段是必填项。")]
     if timezone.is_naive(moment):
         return [_("时间须带时区。")]
-    if moment > now + CLOCK_SKEW:
-        return [_("该时间不能晚于当前时间。")]
-    if moment < EARLIEST:
-        return [_("该时间过早。")]
-    return []
+    return timebounds.past_time_errors(moment, now=now)
 
 
 def _nat_test_errors(test: Mapping, *, now: datetime) -> list[str]:

@@ -2,13 +2,13 @@
 the status answer, and the organisation scoping of staff (404 for another's, 403 for a kind)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions, serializers
 
+from health import timebounds
 from health.errors import NotAllowed, NotVisible
 from health.identity import id_number_clean
 from health.models import HealthStatus, Organisation
@@ -34,10 +34,8 @@ class PastDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)
-        if moment > timezone.now() + CLOCK_SKEW:
-            raise serializers.ValidationError(_("该时间不能晚于当前时间。"))
-        if moment < EARLIEST:
-            raise serializers.ValidationError(_("该时间过早。"))
+        if errors := timebounds.past_time_errors(moment):
+            raise serializers.ValidationError(errors)
         return moment
 
 
@@ -46,10 +44,8 @@ class PlannedDateTimeField(serializers.DateTimeField):
 
     def to_internal_value(self, value):
         moment = super().to_internal_value(value)
-        if moment < EARLIEST:
-            raise serializers.ValidationError(_("该时间过早。"))
-        if moment > timezone.now() + PLANNING_HORIZON:
-            raise serializers.ValidationError(_("该时间过晚。"))
+        if errors := timebounds.planned_time_errors(moment):
+            raise serializers.ValidationError(errors)
         return moment
 
 
@@ -58,11 +54,8 @@ class PastDateField(serializers.DateField):
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
-        today = timezone.localdate()
-        if day > today + timedelta(days=1 if timezone.localtime().hour == 23 else 0):
-            raise serializers.ValidationError(_("该日期不能晚于今天。"))
-        if day < EARLIEST.date():
-            raise serializers.ValidationError(_("该日期过早。"))
+        if errors := timebounds.past_date_errors(day):
+            raise serializers.ValidationError(errors)
         return day
 
 
