@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from communities.models import Community, PlannedEndChange, QuarantineRecord
+from health import timebounds
 from health.errors import ApplicationError, NotAllowed, NotVisible
 from health.identity import id_number_clean
 from health.models import Organisation, Person
@@ -17,9 +18,8 @@ from health.selectors import user_is_admin, user_organisation
 from health.services.organisations import organisation_create
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
-from health.timebounds import CLOCK_SKEW
 
-# A few minutes of clock skew are tolerated for times that must have happened (as in the API).
+# Times are checked against the bounds every entry point shares (health.timebounds), as in the API.
 
 
 class AlreadyLifted(ApplicationError):
@@ -41,8 +41,8 @@ def _ensure_may_act(actor, community_id: int) -> None:
 
 
 def _ensure_past(moment: datetime, *, field: str) -> None:
-    if moment > timezone.now() + CLOCK_SKEW:
-        raise ValidationError({field: [_("该时间不能晚于当前时间。")]})
+    if errors := timebounds.past_time_errors(moment):
+        raise ValidationError({field: errors})
 
 
 # --- communities ---------------------------------------------------------------------------
@@ -76,9 +76,11 @@ def quarantine_register(
         errors["id_number"] = error.messages
     if kind not in QuarantineRecord.Kind.values:
         errors["kind"] = [_("隔离方式无效。")]
-    if started_at > timezone.now() + CLOCK_SKEW:
-        errors["started_at"] = [_("该时间不能晚于当前时间。")]
-    if planned_end_at is not None and planned_end_at < started_at:
+    if started_errors := timebounds.past_time_errors(started_at):
+        errors["started_at"] = started_errors
+    if planned_end_at is not None and (planned_errors := timebounds.planned_time_errors(planned_end_at)):
+        errors["planned_end_at"] = planned_errors
+    elif planned_end_at is not None and planned_end_at < started_at:
         errors["planned_end_at"] = [_("计划解除时间不能早于开始时间。")]
     if errors:
         raise ValidationError(errors)
@@ -114,6 +116,8 @@ def quarantine_change_planned_end(
     errors: dict[str, list] = {}
     if record.lifted_at is not None:
         errors["planned_end_at"] = [_("已解除的隔离不能修改计划解除时间。")]
+    elif planned_end_at is not None and (planned_errors := timebounds.planned_time_errors(planned_end_at)):
+        errors["planned_end_at"] = planned_errors
     elif planned_end_at is not None and planned_end_at < record.started_at:
         errors["planned_end_at"] = [_("计划解除时间不能早于开始时间。")]
     if not comment:

@@ -142,3 +142,41 @@ def test_register_refuses_a_second_active_quarantine_of_the_same_kind():
         register(here, number=number)
     assert list(error.value.message_dict) == ["kind"]
     assert QuarantineRecord.objects.count() == 1
+
+
+# --- the time bounds every entry point shares (health.timebounds) -----------------------------------
+IN_2002 = timezone.datetime(2002, 5, 1, 8, 0, tzinfo=timezone.get_fixed_timezone(480))
+IN_2202 = timezone.datetime(2202, 5, 1, 8, 0, tzinfo=timezone.get_fixed_timezone(480))
+
+
+@pytest.mark.parametrize(
+    ("times", "field", "message"),
+    [
+        ({"started_at": IN_2002}, "started_at", "该时间过早。"),
+        ({"planned_end_at": IN_2202}, "planned_end_at", "该时间过晚。"),
+    ],
+)
+def test_register_refuses_times_outside_the_shared_bounds(times, field, message):
+    # when a quarantine is registered from the shell with a start in 2002 or a planned end in 2202
+    with pytest.raises(ValidationError) as refused:
+        register(community(), **times)
+    # then the service refuses it as the API and the admin do, and writes nothing
+    assert refused.value.message_dict == {field: [message]}
+    assert not QuarantineRecord.objects.exists()
+
+
+def test_planned_end_change_refuses_2202_and_changes_nothing():
+    record = register(community())
+    with pytest.raises(ValidationError) as refused:
+        quarantine_change_planned_end(actor=None, record=record, planned_end_at=IN_2202, comment="延长")
+    assert refused.value.message_dict == {"planned_end_at": ["该时间过晚。"]}
+    assert QuarantineRecord.objects.get(pk=record.pk).planned_end_at is None
+    assert not PlannedEndChange.objects.exists()
+
+
+def test_lift_in_2002_is_refused():
+    record = register(community())
+    with pytest.raises(ValidationError) as refused:
+        quarantine_lift(actor=None, record=record, lifted_at=IN_2002)
+    assert refused.value.message_dict == {"lifted_at": ["该时间过早。"]}
+    assert QuarantineRecord.objects.get(pk=record.pk).lifted_at is None
