@@ -12,9 +12,12 @@ from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
+from rest_framework_api_key.models import APIKey
 
 from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.auth import MACHINE_KEY_SCOPES
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
@@ -24,6 +27,7 @@ from health.models import (
     HealthStatus,
     ItineraryDeclaration,
     ItineraryStay,
+    MachineKey,
     Organisation,
     Person,
     Policy,
@@ -35,7 +39,7 @@ from health.models import (
     StatusEvent,
 )
 from health.selectors import persons_visible_to
-from health.services import corrections, designations, policy, risk_areas, staff
+from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
 from health.services.statuses import policy_current
@@ -43,6 +47,11 @@ from health.services.statuses import policy_current
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")
 admin.site.index_title = _("管理首页")
+# The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
+# table is unused (systems have health.MachineKey). Both are replaced below.
+for _library_model in (AuthToken, APIKey):
+    if admin.site.is_registered(_library_model):
+        admin.site.unregister(_library_model)
 
 ALL_KINDS = tuple(Organisation.Kind.values)
 HEALTH = (Organisation.Kind.HEALTH,)
@@ -531,3 +540,119 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     @staticmethod
     def _current_status(obj):
         return HealthStatus.objects.filter(person_id=obj.person_id).first()
+
+
+# --- API credentials -------------------------------------------------------------------------------
+@admin.register(AuthToken)
+class ApiTokenAdmin(OrganisationScopedAdmin):
+    """Staff API tokens: listed and revoked (deleted) by administrators; issued only by the token endpoint."""
+
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    list_display = ("user", "token_key", "created", "expiry", "in_force")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "token_key", "created", "expiry")
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # the service's revoke instead
+        return actions
+
+    @admin.display(description=_("有效"), boolean=True)
+    def in_force(self, obj) -> bool:
+        return obj.expiry is None or obj.expiry > timezone.now()
+
+    @admin.action(description=_("吊销所选令牌"), permissions=["delete"])
+    def revoke_selected(self, request, queryset):
+        for token in queryset:
+            tokens.api_token_revoke(token=token)
+        self.message_user(request, _("已吊销 %(count)d 个令牌。") % {"count": len(queryset)}, messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        tokens.api_token_revoke(token=obj)
+
+
+class MachineKeyForm(forms.ModelForm):
+    class Meta:
+        model = MachineKey
+        fields = ["user", "name", "expiry_date"]
+
+
+@admin.register(MachineKey)
+class MachineKeyAdmin(OrganisationScopedAdmin):
+    """Systems' keys: made, rotated and revoked by administrators; the key is shown once, in a message."""
+
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    form = MachineKeyForm
+    list_display = ("name", "user", "prefix", "created", "expiry_date", "last_used_at", "revoked", "rotated_from")
+    list_filter = ("revoked",)
+    list_select_related = ("user", "rotated_from")
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("prefix", "created", "last_used_at", "revoked", "rotated_from")
+    actions = ["rotate_selected", "revoke_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a key is never edited: rotated or revoked by the actions
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            # Only the accounts of systems that may hold a key.
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                membership__organisation__kind__in=list(MACHINE_KEY_SCOPES), is_active=True
+            ).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "name", "expiry_date")
+        return ("name", "user", "prefix", "created", "expiry_date", "last_used_at", "revoked", "rotated_from")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # revoke instead: the row stays as the record of the key
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved, plain = tokens.machine_key_create(
+                user=form.cleaned_data["user"], name=form.cleaned_data["name"], expiry_date=form.cleaned_data.get("expiry_date")
+            )
+        except ValidationError as error:
+            self.message_user(request, "；".join(error.messages), messages.ERROR)
+            return
+        obj.pk, obj.prefix = saved.pk, saved.prefix
+        self.message_user(request, _("新的接入密钥（只显示这一次，请立即交给对接系统）：%(key)s") % {"key": plain}, messages.WARNING)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited here."""
+
+    @admin.action(description=_("轮换所选密钥（旧密钥在宽限期后失效）"))
+    def rotate_selected(self, request, queryset):
+        for machine_key in queryset:
+            try:
+                _new, plain = tokens.machine_key_rotate(machine_key=machine_key)
+            except ValidationError as error:
+                self.message_user(request, f"{machine_key.name}：{'；'.join(error.messages)}", messages.ERROR)
+                continue
+            self.message_user(
+                request, _("%(name)s 的新密钥（只显示这一次）：%(key)s") % {"name": machine_key.name, "key": plain}, messages.WARNING
+            )
+
+    @admin.action(description=_("吊销所选密钥（立即失效，不可恢复）"))
+    def revoke_selected(self, request, queryset):
+        for machine_key in queryset:
+            tokens.machine_key_revoke(machine_key=machine_key)
+        self.message_user(request, _("已吊销 %(count)d 个密钥。") % {"count": len(queryset)}, messages.SUCCESS)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
 
@@ -436,3 +437,24 @@ class StatusCorrectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {self.submitted_at:%Y-%m-%d %H:%M} {self.get_state_display()}"
+
+
+class MachineKey(AbstractAPIKey):
+    """The API key of a system (the platform's feed, a hotel's property-management system).
+
+    It acts as its machine account (a staff account of that organisation) on the endpoints of its
+    organisation's kind only (health.auth.MACHINE_KEY_SCOPES); stored as prefix + SHA-512 digest by
+    djangorestframework-api-key, shown once when made or rotated.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("系统账号"), on_delete=models.CASCADE, related_name="machine_keys"
+    )
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    rotated_from = models.ForeignKey(
+        "self", verbose_name=_("轮换自"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("系统接入密钥")
+        verbose_name_plural = _("系统接入密钥")

@@ -63,8 +63,31 @@ class MaskedPersonSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "id_masked"]
 
 
+class TokenInputSerializer(serializers.Serializer):
+    """`{username, password, otp_token?}`: the password checked through the authentication backends (lockout first)."""
+
+    username = serializers.CharField(max_length=150, label=_("用户名"))
+    password = serializers.CharField(max_length=128, label=_("密码"), style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, default="", label=_("动态验证码"),
+        help_text=_("绑定了动态验证码设备的账号必填：验证器应用当前显示的6位数字。"),
+    )
+
+    def validate(self, attrs):
+        from django.contrib.auth import authenticate
+
+        user = authenticate(
+            request=self.context.get("request"), username=attrs["username"], password=attrs["password"]
+        )
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(_("无法使用提供的凭据登录。"), code="authorization")
+        attrs["user"] = user
+        return attrs
+
+
 class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField(label=_("令牌"))
+    expiry = serializers.DateTimeField(label=_("失效时间"))
 
 
 # --- risk areas --------------------------------------------------------------------------------
