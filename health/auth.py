@@ -79,7 +79,7 @@ def machine_key_valid(key: str) -> MachineKey | None:
     if not _KEY_FORMAT.fullmatch(key):
         return None
     try:
-        machine_key = MachineKey.objects.select_related("user").get_from_key(key)
+        machine_key = MachineKey.objects.get_from_key(key)
     except MachineKey.DoesNotExist:
         return None
     if machine_key.has_expired or not machine_key.user.is_active:

@@ -60,7 +60,9 @@ ADMIN = {
     #                              adm     cA      cB      hA      hB      hea     pol     bor     c_a     avi     rai     pla     anon
     "auth.Group":                  SUPERUSER_ONLY_EMPTY,
     "auth.User":                   SUPERUSER_ONLY,
-    "authtoken.TokenProxy":        SUPERUSER_ONLY,
+    # API credentials: listed, revoked (and keys made and rotated) by administrators only
+    "knox.AuthToken":              "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
+    "health.MachineKey":           "200/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 302/-",
     "django_celery_beat.PeriodicTask": SUPERUSER_ONLY_EMPTY,
     "django_celery_beat.ClockedSchedule": SUPERUSER_ONLY_EMPTY,
     "django_celery_beat.CrontabSchedule": SUPERUSER_ONLY_EMPTY,
