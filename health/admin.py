@@ -395,10 +395,11 @@ class StatusEventAdmin(ScopedReadOnlyAdmin):
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
-    list_display = ("accessed_at", "user", "person", "channel", "purpose")
-    list_filter = ("channel",)
-    list_select_related = ("user", "person")
-    search_fields = ("user__username", "purpose")
+    # Who as they were at the read (the snapshot), not as the account is named today.
+    list_display = ("accessed_at", "username", "organisation_name", "person", "channel", "purpose")
+    list_filter = ("channel", "organisation_kind")
+    list_select_related = ("person",)
+    search_fields = ("username", "organisation_name", "purpose")
 
 
 # --- organisations and staff ---------------------------------------------------------------------

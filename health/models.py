@@ -371,9 +371,17 @@ class StatusEvent(models.Model):
 
 
 class StatusAccess(models.Model):
-    """Append-only audit of staff reads of a person's status: who, when, why."""
+    """Append-only audit of staff reads of a person's status: who, when, why.
+
+    Who is kept twice: the account (a link, for lookups) and a snapshot of its username and
+    organisation as they were at the read, which renaming the account or moving it to another
+    organisation does not rewrite.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("查询人"), on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(_("查询人账号（查询时）"), max_length=150, blank=True)
+    organisation_name = models.CharField(_("查询人机构（查询时）"), max_length=200, blank=True)
+    organisation_kind = models.CharField(_("机构类型（查询时）"), max_length=24, blank=True)
     person = models.ForeignKey(Person, verbose_name=_("被查询人员"), on_delete=models.CASCADE, related_name="+")
     accessed_at = models.DateTimeField(_("查询时间"), auto_now_add=True)
     channel = models.CharField(_("渠道"), max_length=16)  # "api" | "admin"

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
-
 from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model

@@ -14,6 +14,7 @@ from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
 from health.prepared import Prepared
+from health.selectors import user_is_admin, user_organisation
 from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
@@ -23,9 +24,29 @@ class Channel:
     ADMIN = "admin"
 
 
+# An administrator acts for no organisation: the snapshot names the role (stored as data, not translated).
+ADMINISTRATOR = "admin"
+
+
+def reader_snapshot(user: AbstractBaseUser) -> dict[str, str]:
+    """Who the reader is right now, in words that stay as they are: username, organisation, its kind."""
+    if user_is_admin(user):
+        return {"username": user.get_username(), "organisation_name": "管理员", "organisation_kind": ADMINISTRATOR}
+    organisation = user_organisation(user)
+    if organisation is None:
+        return {"username": user.get_username(), "organisation_name": "", "organisation_kind": ""}
+    return {
+        "username": user.get_username(),
+        "organisation_name": f"{organisation.name} ({organisation.code})"[:200],
+        "organisation_kind": organisation.kind,
+    }
+
+
 @transaction.atomic
 def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> StatusAccess:
-    access = StatusAccess(user=user, person=person, channel=channel, purpose=(purpose or "")[:255])
+    access = StatusAccess(
+        user=user, person=person, channel=channel, purpose=(purpose or "")[:255], **reader_snapshot(user)
+    )
     access.full_clean()
     access.save()
     return access
