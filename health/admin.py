@@ -438,7 +438,15 @@ class StaffMembershipAdmin(OrganisationScopedAdmin):
 
 # --- status correction requests ------------------------------------------------------------------
 class CorrectionResolveForm(forms.ModelForm):
-    """The one thing staff write on a request: the comment that resolves it."""
+    """What staff do with a request: resolve it with a comment, or pass it on to whoever can act on it."""
+
+    reroute_to = forms.ModelChoiceField(
+        label=_("转交至"),
+        queryset=Organisation.objects.filter(kind__in=corrections.HANDLER_KINDS),
+        required=False,
+        help_text=_("本机构无法处理时（例如状态由其他机构的记录决定），选择应处理的机构并说明原因，不填处理意见。"),
+    )
+    reroute_note = forms.CharField(label=_("转交说明"), max_length=corrections.NOTE_MAX, required=False)
 
     class Meta:
         model = StatusCorrectionRequest
@@ -446,20 +454,30 @@ class CorrectionResolveForm(forms.ModelForm):
         widgets = {"resolution_comment": forms.Textarea(attrs={"rows": 4, "cols": 60})}
         help_texts = {"resolution_comment": _("核实后填写处理意见并保存，申请即标记为已处理。如记录有误，请先在相应记录页面更正。")}
 
-    def clean_resolution_comment(self):
-        comment = (self.cleaned_data.get("resolution_comment") or "").strip()
-        if not comment:
-            raise ValidationError(_("请填写处理意见。"))
+    def clean(self):
+        cleaned = super().clean()
+        comment = (cleaned.get("resolution_comment") or "").strip()
+        target = cleaned.get("reroute_to")
         if self.instance.state != StatusCorrectionRequest.State.OPEN:
             raise ValidationError(_("该申请已处理，不能重复处理。"))
-        return comment
+        if target is not None:
+            if comment:
+                self.add_error("resolution_comment", _("转交时不填处理意见。"))
+            if not (cleaned.get("reroute_note") or "").strip():
+                self.add_error("reroute_note", _("请说明转交原因。"))
+            if target.pk == self.instance.organisation_id:
+                self.add_error("reroute_to", _("该申请已由该机构处理。"))
+        elif not comment:
+            self.add_error("resolution_comment", _("请填写处理意见。"))
+        cleaned["resolution_comment"] = comment
+        return cleaned
 
 
 @admin.register(StatusCorrectionRequest)
 class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
 
-    organisation_kinds = (Organisation.Kind.COMMUNITY, Organisation.Kind.HEALTH)
+    organisation_kinds = corrections.HANDLER_KINDS
     organisation_field = "organisation"
     member_can_add = False
     form = CorrectionResolveForm
@@ -476,6 +494,7 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         "status_now",
         "message",
         "organisation",
+        "routing_note",
         "state",
     )
     resolved_fields = ("resolution_comment", "resolved_by", "resolved_at_display")
@@ -487,6 +506,8 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         return False  # requests come from residents, through the API
 
     def get_fields(self, request, obj=None):
+        if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN and self.has_change_permission(request, obj):
+            return (*self.readonly_base, "resolution_comment", "reroute_to", "reroute_note")
         if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN:
             return (*self.readonly_base, "resolution_comment")
         return (*self.readonly_base, *self.resolved_fields)
@@ -497,12 +518,21 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         return (*self.readonly_base, *self.resolved_fields)
 
     def save_model(self, request, obj, form, change):
+        target = form.cleaned_data.get("reroute_to")
         try:
+            if target is not None:
+                saved = corrections.correction_reroute(
+                    actor=request.user, request=obj, organisation=target, note=form.cleaned_data["reroute_note"]
+                )
+                obj.organisation, obj.routing_note = saved.organisation, saved.routing_note
+                self.message_user(request, _("已转交 %(organisation)s。") % {"organisation": target}, messages.SUCCESS)
+                return
             saved = corrections.correction_resolve(
                 actor=request.user, request=obj, comment=form.cleaned_data["resolution_comment"]
             )
-        except ApplicationError as error:
-            self.message_user(request, str(error.message), messages.ERROR)
+        except (ApplicationError, ValidationError) as error:
+            message = error.message if isinstance(error, ApplicationError) else "；".join(error.messages)
+            self.message_user(request, str(message), messages.ERROR)
             return
         obj.state, obj.resolved_by, obj.resolved_at = saved.state, saved.resolved_by, saved.resolved_at
 

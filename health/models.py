@@ -400,8 +400,9 @@ class StatusAccess(models.Model):
 class StatusCorrectionRequest(models.Model):
     """A resident's request to look again at their status, routed to the organisation that can act on it.
 
-    Routed to the community that holds a quarantine record of the person (or manages their
-    inbound case), else to the health department; resolved there with a comment.
+    Routed by the rule that decided the status (health.engine.rules.responsible): the health
+    authority, the quarantining or managing community, border control or the platform; resolved
+    there with a comment, or passed on by the receiver to another organisation.
     """
 
     class State(models.TextChoices):
@@ -425,6 +426,10 @@ class StatusCorrectionRequest(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("处理人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    # Set when a receiver passes the request on (why, and to whom is `organisation`); every change,
+    # with who made it, is in the history table.
+    routing_note = models.CharField(_("转交说明"), max_length=255, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("状态更正申请")

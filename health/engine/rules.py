@@ -131,6 +131,8 @@ class _Quarantine:
 
     centralized: bool
     lifted_at: datetime | None
+    started_at: datetime | None = None
+    community: str | None = None
 
 
 class _Evaluation:
@@ -227,7 +229,9 @@ class _Evaluation:
             if q.started_at > self.now:
                 continue
             # An unknown kind is read conservatively, as centralized.
-            found.append(_Quarantine(q.kind != "home", q.lifted_at if self.happened(q.lifted_at) else None))
+            found.append(
+                _Quarantine(q.kind != "home", q.lifted_at if self.happened(q.lifted_at) else None, q.started_at, q.community)
+            )
         return found
 
     def active_quarantine_reasons(self) -> list[str]:
@@ -272,14 +276,20 @@ class _Evaluation:
         delay = self.arrival_delay(case)
         return delay is not None and delay > self.policy.inbound_arrival_grace_days
 
+    def unreleased_cases(self) -> list[InboundCaseFact]:
+        """The inbound cases that hold R4: not released, and still in the observation period."""
+        return [
+            case
+            for case in self.inbound
+            if self.inbound_release(case) is None
+            and (self.today - case.entered_country_on).days <= self.policy.inbound_observation_days
+        ]
+
     def unreleased_reasons(self) -> list[str]:
-        reasons = set()
-        for case in self.inbound:
-            if self.inbound_release(case) is not None:
-                continue
-            if (self.today - case.entered_country_on).days > self.policy.inbound_observation_days:
-                continue
-            reasons.add("inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased")
+        reasons = {
+            "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
+            for case in self.unreleased_cases()
+        }
         return [r for r in INBOUND_ORDER if r in reasons]
 
     def releases(self) -> list[tuple[datetime, str]]:
@@ -506,6 +516,59 @@ def evaluate(
     )
 
 
+# Reasons of P that rest on the platform's itinerary data (the rest: no data, no declaration, a hotel).
+PLATFORM_DATA_FAILURES = frozenset({"itinerary_risky_area", "itinerary_outside_jjj", "itinerary_mismatch"})
+
+
+@dataclass(frozen=True)
+class Responsible:
+    """Who can act on a status (a correction request goes there): the deciding rule and one organisation.
+
+    `department` is a department's kind ("health", "border", "platform"); `community` a community's
+    code. Exactly one of them is set.
+    """
+
+    rule: str
+    department: str | None = None
+    community: str | None = None
+
+
+def responsible(
+    facts: PersonFacts,
+    *,
+    now: datetime,
+    policy: Policy,
+    risk_areas: RiskAreas | Iterable[RiskFact] = (),
+) -> Responsible:
+    """The organisation whose records decided the status at `now` (docs/rules.md, correction routing).
+
+    R1 and R3: the health authority. R2: the community of the active quarantine that started last
+    (health if none is named). R4: the managing community of an unreleased case, else border control.
+    P: the platform when its itinerary data failed (risky, outside JJJ, not covered), else health.
+    G1-G3 (nothing to correct in the records): health.
+    """
+    evaluation = _Evaluation(facts, now, policy, RiskAreas.of(risk_areas))
+    _status, reasons = evaluation.decide()
+    rule = reasons[0]
+    if rule == "R2":
+        active = [q for q in evaluation.quarantines if q.lifted_at is None and q.community]
+        if active:
+            latest = max(active, key=lambda q: (q.started_at, q.community))
+            return Responsible(rule, community=latest.community)
+    if rule == "R4":
+        cases = evaluation.unreleased_cases()
+        managed = sorted(
+            (case for case in cases if case.managing_community),
+            key=lambda case: (case.entered_country_on, case.managing_community),
+        )
+        if managed:
+            return Responsible(rule, community=managed[-1].managing_community)
+        return Responsible(rule, department="border")
+    if rule == "P" and PLATFORM_DATA_FAILURES & set(reasons):
+        return Responsible(rule, department="platform")
+    return Responsible(rule, department="health")
+
+
 def evaluate_unknown(*, now: datetime, policy: Policy) -> Decision:
     """What a person with no data gets; the public answer for an unknown or mismatched ID number."""
     return evaluate(PersonFacts(), now=now, policy=policy)
@@ -514,11 +577,13 @@ def evaluate_unknown(*, now: datetime, policy: Policy) -> Decision:
 __all__ = [
     "BEIJING",
     "MergedStay",
+    "Responsible",
     "beijing_date",
     "beijing_midnight",
     "contains",
     "evaluate",
     "evaluate_unknown",
     "merge_stays",
+    "responsible",
     "stays_unseen",
 ]

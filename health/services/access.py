@@ -14,6 +14,7 @@ from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
 from health.prepared import Prepared
+from health.redaction import identity_numbers_redact
 from health.selectors import user_is_admin, user_organisation
 from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
@@ -45,7 +46,12 @@ def reader_snapshot(user: AbstractBaseUser) -> dict[str, str]:
 @transaction.atomic
 def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> StatusAccess:
     access = StatusAccess(
-        user=user, person=person, channel=channel, purpose=(purpose or "")[:255], **reader_snapshot(user)
+        user=user,
+        person=person,
+        channel=channel,
+        # Staff write the number they looked up into the purpose too: never stored.
+        purpose=identity_numbers_redact(purpose or "")[:255],
+        **reader_snapshot(user),
     )
     access.full_clean()
     access.save()

@@ -96,3 +96,10 @@ def test_reads_need_credentials_of_a_staff_account(api, client_for, db):
     outsider.auth_token = SimpleNamespace(key=factories.api_token(outsider))
     assert api.post(URL, {"id_number": factories.id_number()}, format="json").status_code == 401
     assert client_for(outsider).post(URL, {"id_number": factories.id_number()}, format="json").status_code == 403
+
+
+def test_an_id_number_written_into_the_purpose_is_not_stored(client_for, health_user, designated):
+    payload, _person = designated
+    purpose = f"核查{payload['id_number']}的流调"
+    assert client_for(health_user).post(URL, {"id_number": payload["id_number"], "purpose": purpose}, format="json").status_code == 200
+    assert StatusAccess.objects.get().purpose == "核查〔证件号已隐去〕的流调"
