@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from health.models import Designation, HealthStatus, ItineraryDeclaration, ItineraryStay, Person, StatusEvent
+from health.selectors import client_marker
 
 # The rule ids of docs/status-rules: what each says, in a sentence a front desk can read out.
 RULE_SENTENCES = {
@@ -244,7 +245,11 @@ def _stays(person: Person, link_for: LinkFor) -> RecordSection:
 def _declarations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(declaration):
         declared = gettext("申报于 %(at)s") % {"at": local(declaration.declared_at)}
-        return " · ".join([declared, "、".join(declaration.region_codes)]), False
+        parts = [declared, "、".join(declaration.region_codes)]
+        if declaration.client_digest:
+            # The same marker for the same client: a stranger's declaration stands out from the resident's.
+            parts.append(gettext("终端 %(client)s") % {"client": client_marker(declaration.client_digest)})
+        return " · ".join(parts), False
 
     declarations = ItineraryDeclaration.objects.filter(person=person).order_by("-declared_at", "-pk")
     return _section("declarations", _("本人行程申报"), declarations[:DECLARATIONS_SHOWN], describe, link_for)

@@ -246,6 +246,10 @@ class ItineraryDeclaration(models.Model):
     person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="declarations")
     declared_at = models.DateTimeField(_("申报时间"))
     region_codes = models.JSONField(_("申报城市"), default=list)
+    # Which client made it (a keyed digest of its address, config.security.client_address_digest):
+    # name + ID number is all a caller needs, so staff settling a 纠错 can tell the resident's own
+    # declarations from a stranger's. Empty for declarations made before it was recorded.
+    client_digest = models.CharField(_("申报终端"), max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("行程申报")

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from health.identity import id_number_clean
 from health.models import Designation, HealthStatus, Person, RiskArea, StatusEvent
-from health.selectors import region_codes_unknown
+from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
 from .common import (
@@ -239,9 +239,21 @@ class StatusEventSerializer(serializers.ModelSerializer):
         return self._label(event.new_status)
 
 
+class DeclarationOutputSerializer(serializers.Serializer):
+    """A declaration as staff see it: when, which cities, and a marker of the client that made it."""
+
+    declared_at = serializers.DateTimeField(label=_("申报时间"))
+    city_codes = serializers.ListField(source="region_codes", child=serializers.CharField(), label=_("申报城市"))
+    client = serializers.SerializerMethodField(label=_("申报终端"))
+
+    def get_client(self, declaration) -> str:
+        return client_marker(declaration.client_digest) if declaration.client_digest else ""
+
+
 class PersonStatusOutputSerializer(StatusSerializer):
     person = MaskedPersonSerializer()
     policy_version = serializers.IntegerField(allow_null=True, label=_("规则版本"))
     needs_review = serializers.BooleanField(label=_("需卫健部门复核"))
     history = StatusEventSerializer(many=True, label=_("状态变更记录"))
+    declarations = DeclarationOutputSerializer(many=True, label=_("近期行程申报"))
 

@@ -14,12 +14,14 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.security import client_address_digest
 from health import replicas
 from health.auth import ITINERARY_STAYS
 from health.errors import NotVisible
 from health.models import Organisation
 from health.selectors import (
     designations_visible_to,
+    person_declarations_recent,
     person_readable_by,
     person_status_history,
     risk_areas_visible_to,
@@ -262,7 +264,10 @@ class DeclarationView(PublicView):
     def post(self, request):
         data = _valid(s.DeclarationInputSerializer, request)
         person = itinerary.declaration_submit(
-            name=data["name"], id_number=data["id_number"], region_codes=data["city_codes"]
+            name=data["name"],
+            id_number=data["id_number"],
+            region_codes=data["city_codes"],
+            client_digest=client_address_digest(request),
         )
         if person is None:
             health_status = access.status_of_stranger()
@@ -297,6 +302,7 @@ class PersonStatusView(APIView):
             "policy_version": health_status.policy_version,
             "needs_review": health_status.needs_review,
             "history": list(person_status_history(person.pk)),
+            "declarations": list(person_declarations_recent(person.pk)),
         }
         return Response(s.PersonStatusOutputSerializer(payload).data)
 
