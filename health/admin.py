@@ -617,6 +617,14 @@ class MachineKeyForm(forms.ModelForm):
         model = MachineKey
         fields = ["user", "name", "expiry_date"]
 
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        try:
+            tokens.ensure_machine_account(user)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        return user
+
 
 @admin.register(MachineKey)
 class MachineKeyAdmin(OrganisationScopedAdmin):

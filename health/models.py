@@ -249,7 +249,7 @@ class ItineraryDeclaration(models.Model):
     # Which client made it (a keyed digest of its address, config.security.client_address_digest):
     # name + ID number is all a caller needs, so staff settling a 纠错 can tell the resident's own
     # declarations from a stranger's. Empty for declarations made before it was recorded.
-    client_digest = models.CharField(_("申报终端"), max_length=64, blank=True, editable=False)
+    client_digest = models.CharField(_("申报终端"), max_length=64, blank=True, editable=False, default="", db_default="")
 
     class Meta:
         verbose_name = _("行程申报")

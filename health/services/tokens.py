@@ -68,7 +68,8 @@ def api_token_revoke(*, token: AuthToken) -> None:
 
 
 # --- machine keys --------------------------------------------------------------------------------
-def _ensure_machine_account(user: AbstractBaseUser) -> None:
+def ensure_machine_account(user: AbstractBaseUser) -> None:
+    """Keys are for the accounts of systems whose kind has endpoints for them (health.auth.MACHINE_KEY_SCOPES)."""
     if user_organisation_kind(user) not in MACHINE_KEY_SCOPES:
         raise ValidationError({"user": [_("接入密钥只能发给国家政务服务平台或酒店的系统账号。")]})
 
@@ -76,7 +77,7 @@ def _ensure_machine_account(user: AbstractBaseUser) -> None:
 @transaction.atomic
 def machine_key_create(*, user: AbstractBaseUser, name: str, expiry_date: datetime | None = None) -> tuple[MachineKey, str]:
     """A new key for a system's account: (record, the key, shown once and never stored)."""
-    _ensure_machine_account(user)
+    ensure_machine_account(user)
     machine_key = MachineKey(user=user, name=str(name or "").strip()[:50], expiry_date=expiry_date)
     plain = MachineKey.objects.assign_key(machine_key)
     machine_key.full_clean()
@@ -91,7 +92,7 @@ def machine_key_rotate(*, machine_key: MachineKey, now: datetime | None = None) 
     old = MachineKey.objects.select_for_update().get(pk=machine_key.pk)
     if old.revoked or old.has_expired:
         raise ValidationError({"revoked": [_("该密钥已失效，请新建密钥。")]})
-    _ensure_machine_account(old.user)
+    ensure_machine_account(old.user)
     grace_end = now + timedelta(hours=settings.MACHINE_KEY_ROTATION_GRACE_HOURS)
     old.expiry_date = min(old.expiry_date, grace_end) if old.expiry_date else grace_end
     old.save(update_fields=["expiry_date"])

@@ -291,3 +291,11 @@ def test_an_administrator_makes_rotates_and_revokes_keys_in_the_admin(client, pl
     client.post("/admin/health/machinekey/", {"action": "revoke_selected", "_selected_action": [machine_key.pk]})
     assert with_key(key).post(STAYS_URL, stays_body(), format="json").status_code == 401
     assert with_key(rotated).post(STAYS_URL, stays_body(), format="json").status_code == 201
+
+
+def test_the_admin_refuses_a_key_for_an_account_that_is_not_a_system(client, clerk):
+    administrator = factories.staff("boss", admin=True)
+    client.force_login(administrator)
+    response = client.post("/admin/health/machinekey/add/", {"user": clerk.pk, "name": "社区", "expiry_date": ""})
+    assert response.status_code == 200  # the form again
+    assert not MachineKey.objects.exists()
