@@ -2,8 +2,7 @@
 
 gunicorn preloads the app (`preload_app`), but Django still imports the URL configuration — and
 with it every view, serializer and DRF class — on the first request a process serves, loads each
-language's translation catalog on first use, and python-stdnum reads its table of places on the
-first ID number, and the cache imports redis-py on its first use. In a fresh worker that first request took ~190 ms (measured), and with
+language's translation catalog on first use, and the cache imports redis-py on its first use. In a fresh worker that first request took ~190 ms (measured), and with
 `max_requests` a worker is replaced every few minutes at the peak: every replacement cost a burst
 of such requests. Done in the master before the workers are forked, it is done once and shared
 copy-on-write. Nothing here touches the database or Redis (connections must not cross a fork).
@@ -26,7 +25,7 @@ def warm_up() -> None:
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("弹窗")
-    id_number_clean("11010519491231002X")  # python-stdnum's table of places
+    id_number_clean("11010519491231002X")  # the validator and its regular expressions
     cache = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(cache, RedisCache):
         cache._cache  # noqa: B018 - imports redis-py (~60 ms); its client connects on first use only
