@@ -15,7 +15,7 @@ from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
 from health.services.statuses import person_status_fresh
 
@@ -49,7 +49,7 @@ class QuarantineAddForm(TimeBoundsForm, forms.ModelForm):
             self.fields["community"].required = True
 
     def clean_person_name(self) -> str:
-        return " ".join(self.cleaned_data["person_name"].split())
+        return name_normalise(self.cleaned_data["person_name"])
 
     def clean_id_number(self) -> str:
         return id_number_clean(self.cleaned_data["id_number"])

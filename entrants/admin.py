@@ -19,7 +19,7 @@ from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.errors import ApplicationError
 from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person
 from health.services.statuses import policy_current
 
@@ -63,7 +63,7 @@ class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
         return id_number_clean(raw)
 
     def clean_person_name(self):
-        name = " ".join(str(self.cleaned_data.get("person_name") or "").split())
+        name = name_normalise(self.cleaned_data.get("person_name") or "")
         if self.instance.pk is None and not name:
             raise ValidationError(_("请填写姓名。"))
         return name

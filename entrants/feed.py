@@ -19,7 +19,7 @@ from rest_framework.exceptions import ValidationError
 from entrants import services
 from entrants.api.serializers import InboundCaseCreateInput
 from entrants.models import InboundCase
-from health.identity import id_number_digest
+from health.identity import id_number_digest, name_normalise
 from health.models import Organisation, Person
 
 FORMATS = ("csv", "jsonl")
@@ -220,7 +220,7 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
         valid.append(
             services.FeedRow(
                 line=line,
-                name=" ".join(values["person"]["name"].split()),
+                name=name_normalise(values["person"]["name"]),
                 id_number=values["person"]["id_number"],
                 entered_country_on=values["entered_country_on"],
                 port=values["port"],

@@ -22,7 +22,7 @@ from health.auth import MACHINE_KEY_SCOPES
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean
+from health.identity import id_number_clean, name_normalise
 from health.models import (
     Designation,
     HealthStatus,
@@ -226,7 +226,7 @@ class DesignationForm(TimeBoundsForm, forms.ModelForm):
         return id_number_clean(raw)
 
     def clean_person_name(self):
-        name = " ".join((self.cleaned_data.get("person_name") or "").split())
+        name = name_normalise(self.cleaned_data.get("person_name") or "")
         if self.instance.pk is None and not name:
             raise ValidationError(_("请填写姓名。"))
         return name

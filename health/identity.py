@@ -1,9 +1,11 @@
-"""Resident ID numbers: one validator for every entry point, kept only as a keyed digest and a masked form."""
+"""Who a person is: the resident ID number (one validator for every entry point, kept only as a keyed
+digest and a masked form) and the name in its one normal form."""
 
 import datetime
 import hmac
 import re
 import time
+import unicodedata
 from functools import lru_cache
 
 from django.conf import settings
@@ -134,3 +136,13 @@ def id_number_digest_or_none(raw: str) -> str | None:
         return id_number_digest(id_number_clean(raw))
     except ValidationError:
         return None
+
+
+def name_normalise(name: str) -> str:
+    """A name in the one form it is stored and compared in: Unicode NFC, whitespace folded.
+
+    NFC, so that "Zoë" typed precomposed (U+00EB) and decomposed (e + U+0308) is one name; every run
+    of whitespace (ideographic spaces, tabs, line breaks included) becomes one space, and none is
+    kept at either end. Nothing else changes: case and the middle dot of 阿依古丽·买买提 are the name.
+    """
+    return " ".join(unicodedata.normalize("NFC", str(name)).split())

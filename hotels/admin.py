@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.forms import IdNumberInput
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
 from health.services.statuses import person_status_fresh
@@ -162,7 +162,7 @@ class CheckInRegistrationForm(forms.ModelForm):
         field_classes = {"checked_in_at": PastDateTimeFormField}
 
     def clean_person_name(self):
-        return " ".join(self.cleaned_data["person_name"].split())
+        return name_normalise(self.cleaned_data["person_name"])
 
     def clean_id_number(self):
         return id_number_clean(self.cleaned_data["id_number"])

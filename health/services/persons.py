@@ -6,18 +6,13 @@ from django.db import IntegrityError, transaction
 
 from health.bulk import batched
 from health.errors import PersonConflict
-from health.identity import id_number_clean, id_number_digest, id_number_mask
+from health.identity import id_number_clean, id_number_digest, id_number_mask, name_normalise
 from health.models import HealthStatus, Person
 
 
 class PersonRow(Protocol):
     name: str
     id_number: str
-
-
-def name_normalise(name: str) -> str:
-    """Whitespace folded, so that every path agrees on what "another name" is."""
-    return " ".join(str(name).split())
 
 
 def person_find(*, id_number: str) -> Person | None:
