@@ -31,6 +31,7 @@ from health.models import (
     MachineKey,
     Organisation,
     Person,
+    PersonNameCorrection,
     Policy,
     Region,
     RiskArea,
@@ -42,7 +43,7 @@ from health.models import (
 from health.selectors import persons_visible_to
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
-from health.services.persons import person_find
+from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
 
 admin.site.site_header = _("健康宝管理后台")
@@ -136,6 +137,73 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
                 return None
 
         return link_for
+
+
+class PersonNameCorrectionForm(forms.ModelForm):
+    """Correct a name: the person by ID number (kept only as a digest, never shown back), the right name, why."""
+
+    id_number = forms.CharField(label=_("身份证号"), max_length=32, widget=IdNumberInput())
+
+    class Meta:
+        model = PersonNameCorrection
+        fields = ["new_name", "reason"]
+
+    def clean_id_number(self):
+        person = person_find(id_number=self.cleaned_data["id_number"])
+        if person is None:
+            raise ValidationError(_("没有该身份证号的人员。"))
+        self.person = person
+        return None  # the number goes no further than this form
+
+    def clean(self):
+        cleaned = super().clean()
+        person, name = getattr(self, "person", None), cleaned.get("new_name")
+        if person is not None and name is not None and name_normalise(name) == person.name:
+            self.add_error("new_name", _("新姓名与原姓名相同。"))
+        return cleaned
+
+    def _post_clean(self):
+        # The service validates and writes the record (with the old name, who and when); nothing to build here.
+        pass
+
+
+@admin.register(PersonNameCorrection)
+class PersonNameCorrectionAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
+    """更正姓名: an audited correction of a person's name by an administrator or the health authority.
+
+    Adding a record is the action (the service writes it, renames the person and recomputes them);
+    records are never changed or deleted.
+    """
+
+    organisation_kinds = HEALTH
+    organisation_field = None
+    form = PersonNameCorrectionForm
+    list_display = ("person", "old_name", "new_name", "reason", "corrected_by", "corrected_at")
+    list_select_related = ("person", "corrected_by")
+    search_fields = ("person__name", "old_name", "new_name")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("id_number", "new_name", "reason")
+        return ("person", "old_name", "new_name", "reason", "corrected_by", "corrected_at")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.get_fields(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        saved = person_name_correct(
+            actor=request.user,
+            person=form.person,
+            name=form.cleaned_data["new_name"],
+            reason=form.cleaned_data["reason"],
+        )
+        obj.pk = saved.pk
 
 
 # --- regions and risk areas ----------------------------------------------------------------------

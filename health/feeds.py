@@ -30,8 +30,13 @@ from django.utils.translation import gettext_lazy as _
 from entrants.feed import FeedRejected
 from health import bulk, timebounds
 from health.identity import id_number_clean, id_number_digest, id_number_mask
-from health.models import HealthStatus, ItineraryStay, Organisation, Person, Region
-from health.services.persons import name_normalise, persons_create_many, persons_known
+from health.models import HealthStatus, ItineraryStay, KeptDeclaration, Organisation, Person, Region
+from health.services.persons import (
+    declarations_kept_make_theirs,
+    name_normalise,
+    persons_create_many,
+    persons_known,
+)
 from health.services.statuses import persons_mark_dirty
 
 KINDS = ("stays", "designations", "risk-areas", "entrants")
@@ -457,6 +462,12 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
             f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
         )
         _conflicts_reject(cursor)
+        # Declarations kept for these persons before they appeared (by digest and the very name).
+        cursor.execute(
+            f"SELECT k.id, f.person_id FROM {KeptDeclaration._meta.db_table} k "
+            f"JOIN {_PERSONS} f ON f.digest = k.id_digest AND f.stored_name = k.name"
+        )
+        kept = dict(cursor.fetchall())
         # In the unique index's order, so that it grows page after page instead of at a random page per
         # row; of a stay the file repeats, the last line.
         cursor.execute(
@@ -476,6 +487,7 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
         person_ids = [pk for (pk,) in cursor.fetchall()]
     bulk.temp_table_drop(_STAYS)
     bulk.temp_table_drop(_PERSONS)
+    declarations_kept_make_theirs(kept)
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return written, person_ids
 

@@ -130,6 +130,31 @@ class Person(models.Model):
         return f"{self.name} {self.id_masked}"
 
 
+class PersonNameCorrection(models.Model):
+    """Append-only audit of a corrected name: the old and the new name, who corrected it, when and why.
+
+    A stored name is the one every later write and the public query are compared with; a typo or a
+    garbled import would otherwise make each of them a 409 or a stranger's answer for good.
+    """
+
+    person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="name_corrections")
+    old_name = models.CharField(_("原姓名"), max_length=64)
+    new_name = models.CharField(_("新姓名"), max_length=64)
+    reason = models.CharField(_("更正原因"), max_length=255)
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("更正人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    corrected_at = models.DateTimeField(_("更正时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("姓名更正记录")
+        verbose_name_plural = _("姓名更正记录")
+        ordering = ["-corrected_at"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.old_name} → {self.new_name}"
+
+
 class RiskArea(models.Model):
     """A medium/high-risk designation of a region for [effective_from, effective_to)."""
 
@@ -259,6 +284,35 @@ class ItineraryDeclaration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
+
+
+class KeptDeclaration(models.Model):
+    """A public declaration from a number and name no person holds yet, kept until that person appears.
+
+    Department data arrives late: a resident asked to declare may do so before any record of theirs
+    reached us. The declaration is kept by the number's keyed digest and the name as given (in its
+    normal form; the plain number is never stored) and becomes the person's own declaration, with
+    its time, when a person with that digest and that name appears. Purged with the itinerary data.
+    """
+
+    id_digest = models.CharField(_("身份证号摘要"), max_length=64, editable=False)
+    name = models.CharField(_("姓名"), max_length=64)
+    declared_at = models.DateTimeField(_("申报时间"))
+    region_codes = models.JSONField(_("申报城市"), default=list)
+    # The declaring client's keyed digest, as ItineraryDeclaration keeps it; carried over when attached.
+    client_digest = models.CharField(_("申报终端"), max_length=64, blank=True, editable=False, default="")
+
+    class Meta:
+        verbose_name = _("待关联行程申报")
+        verbose_name_plural = _("待关联行程申报")
+        ordering = ["declared_at"]
+        indexes = [
+            models.Index(fields=["id_digest"], name="keptdeclaration_digest"),
+            models.Index(fields=["declared_at"], name="keptdeclaration_declared_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.declared_at:%Y-%m-%d %H:%M}"
 
 
 def default_eligible_provinces() -> list[str]:

@@ -55,7 +55,10 @@ def statuses_recompute_range_task(first_id: int, last_id: int, cause: str = "") 
 def itinerary_purge() -> int:
     """Periodic (beat, daily): delete itinerary stays past the retention plus a margin, in small batches."""
     from health.purge import stays_purge
+    from health.services.itinerary import declarations_kept_purge
 
+    # Kept declarations nobody claimed go with the stays (same horizon); a handful of rows, one statement.
+    declarations_kept_purge()
     # Bounded per run, so that one task never runs for long; the next run continues.
     return stays_purge(limit=2_000_000)
 

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from health.identity import id_number_clean
-from health.models import Designation, HealthStatus, Person, RiskArea, StatusEvent
+from health.models import Designation, HealthStatus, Person, PersonNameCorrection, RiskArea, StatusEvent
 from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
@@ -257,3 +257,22 @@ class PersonStatusOutputSerializer(StatusSerializer):
     history = StatusEventSerializer(many=True, label=_("状态变更记录"))
     declarations = DeclarationOutputSerializer(many=True, label=_("近期行程申报"))
 
+
+
+# --- a name corrected ----------------------------------------------------------------------------
+class PersonNameCorrectInputSerializer(serializers.Serializer):
+    """`{id_number, name, reason}`: the person by number (in the body, never the URL), the right name, why."""
+
+    id_number = IdNumberField()
+    name = serializers.CharField(max_length=64, label=_("新姓名"))
+    reason = serializers.CharField(max_length=255, label=_("更正原因"))
+
+
+class PersonNameCorrectionOutputSerializer(serializers.ModelSerializer):
+    person = MaskedPersonSerializer(read_only=True)
+    corrected_by = serializers.CharField(source="corrected_by.get_username", read_only=True, default=None)
+    status = StatusSerializer(read_only=True, label=_("健康状态"))
+
+    class Meta:
+        model = PersonNameCorrection
+        fields = ["id", "person", "old_name", "new_name", "reason", "corrected_by", "corrected_at", "status"]

@@ -15,4 +15,5 @@ urlpatterns = [
     path("status/declarations/", views.DeclarationView.as_view(), name="status-declarations"),
     path("status/corrections/", corrections.CorrectionView.as_view(), name="status-corrections"),
     path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),
+    path("persons/correct-name/", views.PersonNameCorrectView.as_view(), name="person-correct-name"),
 ]

@@ -26,7 +26,7 @@ from health.selectors import (
     person_status_history,
     risk_areas_visible_to,
 )
-from health.services import access, designations, itinerary, risk_areas, tokens
+from health.services import access, designations, itinerary, persons, risk_areas, tokens
 
 from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
@@ -305,6 +305,30 @@ class PersonStatusView(APIView):
             "declarations": list(person_declarations_recent(person.pk)),
         }
         return Response(s.PersonStatusOutputSerializer(payload).data)
+
+
+class PersonNameCorrectView(APIView):
+    """An administrator or the health authority corrects a person's name (audited); the person is recomputed."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["persons"],
+        summary=_("更正人员姓名（留痕）"),
+        request=s.PersonNameCorrectInputSerializer,
+        responses={200: s.PersonNameCorrectionOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request):
+        require_kind(request.user, HEALTH)
+        data = _valid(s.PersonNameCorrectInputSerializer, request)
+        person = person_readable_by(request.user, id_number=data["id_number"])
+        if person is None:
+            raise NotVisible()
+        correction = persons.person_name_correct(
+            actor=request.user, person=person, name=data["name"], reason=data["reason"]
+        )
+        correction.status = status_payload(access.person_status_fresh(person.pk))
+        return Response(s.PersonNameCorrectionOutputSerializer(correction).data)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from health.errors import PersonConflict
 from health.identity import id_number_clean, id_number_digest
-from health.models import ItineraryDeclaration, ItineraryStay, Organisation, Person, Region
+from health.models import ItineraryDeclaration, ItineraryStay, KeptDeclaration, Organisation, Person, Region
 from health.selectors import user_organisation
-from health.services.persons import name_normalise, persons_resolve_many
+from health.services.persons import declarations_kept_sweep, name_normalise, persons_resolve_many
 from health.services.statuses import persons_mark_dirty
 
 STAYS_MAX = 10_000
@@ -85,11 +85,13 @@ def declaration_submit(
     declared_at: datetime | None = None,
     client_digest: str = "",
 ) -> Person | None:
-    """Store a known person's own declaration; None (and nothing stored) for anyone else.
+    """Store a person's own declaration; for anyone else keep it for later and return None.
 
-    An unknown number, or a known one with another name, stores nothing and returns None: the
-    caller answers exactly as for a person with no data (api.md), and since nothing is created a
-    second attempt cannot tell "unknown" from "known under another name" either.
+    An unknown number, or a known one with another name, returns None: the caller answers exactly
+    as for a person with no data (api.md). The declaration is kept (KeptDeclaration: the number's
+    digest and the name as given, never the number) and becomes the person's own, with its time,
+    when a person with that number and that name appears (health.services.persons). No person is
+    created, so a second attempt cannot tell "unknown" from "known under another name" either.
     """
     codes = list(dict.fromkeys(region_codes))
     if not codes:
@@ -98,13 +100,31 @@ def declaration_submit(
         raise ValidationError({"city_codes": [_("最多申报 %(max)s 个城市。") % {"max": DECLARATION_REGIONS_MAX}]})
     if Region.objects.filter(code__in=codes).count() != len(codes):
         raise ValidationError({"city_codes": [_("未知的区划代码。")]})
-    person = Person.objects.filter(id_digest=id_number_digest(id_number_clean(id_number))).first()
-    if person is None or person.name != name_normalise(name):
+    digest = id_number_digest(id_number_clean(id_number))
+    name = name_normalise(name)
+    declared_at = declared_at or timezone.now()
+    person = Person.objects.filter(id_digest=digest).first()
+    if person is None or person.name != name:
+        kept = KeptDeclaration(
+            id_digest=digest, name=name, declared_at=declared_at, region_codes=codes, client_digest=client_digest
+        )
+        kept.full_clean()
+        kept.save()
         return None
     declaration = ItineraryDeclaration(
-        person=person, declared_at=declared_at or timezone.now(), region_codes=codes, client_digest=client_digest
+        person=person, declared_at=declared_at, region_codes=codes, client_digest=client_digest
     )
     declaration.full_clean()
     declaration.save()
     persons_mark_dirty([person.pk], cause="declaration")
     return person
+
+
+def declarations_kept_purge(*, now: datetime | None = None) -> int:
+    """Kept declarations made before the itinerary purge's horizon, deleted (those whose person appeared
+    meanwhile are made theirs first); the number deleted. Called by the daily purge task."""
+    from health.purge import stays_purge_horizon
+
+    declarations_kept_sweep()
+    horizon = stays_purge_horizon(now=now)
+    return KeptDeclaration.objects.filter(declared_at__lt=horizon).delete()[0]

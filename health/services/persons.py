@@ -1,13 +1,26 @@
-"""Persons: found or created from a name and an ID number; the number itself is never stored."""
+"""Persons: found or created from a name and an ID number (the number itself is never stored), and the
+declarations kept for them before they appeared."""
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from health.bulk import batched
-from health.errors import PersonConflict
+from health.errors import NotAllowed, PersonConflict
 from health.identity import id_number_clean, id_number_digest, id_number_mask, name_normalise
-from health.models import HealthStatus, Person
+from health.models import (
+    HealthStatus,
+    ItineraryDeclaration,
+    KeptDeclaration,
+    Organisation,
+    Person,
+    PersonNameCorrection,
+)
+from health.selectors import user_is_admin, user_organisation
+from health.services.statuses import persons_mark_dirty
 
 
 class PersonRow(Protocol):
@@ -32,6 +45,7 @@ def person_resolve(*, name: str, id_number: str) -> Person:
             with transaction.atomic():
                 person = Person.objects.create(name=name, id_digest=digest, id_masked=id_number_mask(number))
                 HealthStatus.objects.create(person=person, dirty=True, dirty_cause="person_created")
+                declarations_kept_attach({digest: (person.pk, name)})
         except IntegrityError:  # created concurrently by another request
             person = Person.objects.get(id_digest=digest)
     if person.name != name:
@@ -96,4 +110,104 @@ def persons_create_many(new: Mapping[str, tuple[str, str]]) -> dict[str, tuple[i
         batch_size=1000,
         ignore_conflicts=True,
     )
+    declarations_kept_attach(created)
     return created
+
+
+# --- a name corrected ----------------------------------------------------------------------------
+NAME_MAX = 64
+REASON_MAX = 255
+
+
+@transaction.atomic
+def person_name_correct(
+    *, actor: AbstractBaseUser, person: Person, name: str, reason: str
+) -> PersonNameCorrection:
+    """Correct a person's stored name (a typo, a garbled import): audited, and the person recomputed.
+
+    Administrators and the health department only (NotAllowed otherwise). The new name is stored in
+    its normal form; the audit row keeps the old and the new name, who and why. Declarations kept
+    under the new name for this number become the person's; the person is marked dirty.
+    """
+    if not user_is_admin(actor):
+        organisation = user_organisation(actor)
+        if organisation is None or organisation.kind != Organisation.Kind.HEALTH:
+            raise NotAllowed()
+    new_name = name_normalise(name)
+    reason = " ".join(str(reason or "").split())
+    errors = {}
+    if not new_name:
+        errors["name"] = [_("请填写姓名。")]
+    elif len(new_name) > NAME_MAX:
+        errors["name"] = [_("姓名最多 64 个字符。")]
+    if not reason:
+        errors["reason"] = [_("请填写更正原因。")]
+    elif len(reason) > REASON_MAX:
+        errors["reason"] = [_("更正原因最多 255 个字符。")]
+    if errors:
+        raise ValidationError(errors)
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.name == new_name:
+        raise ValidationError({"name": [_("新姓名与原姓名相同。")]})
+    correction = PersonNameCorrection(
+        person=person, old_name=person.name, new_name=new_name, reason=reason, corrected_by=actor
+    )
+    correction.full_clean()
+    correction.save()
+    person.name = new_name
+    person.save(update_fields=["name"])
+    declarations_kept_attach({person.id_digest: (person.pk, new_name)})
+    persons_mark_dirty([person.pk], cause="name_corrected")
+    return correction
+
+
+# --- declarations made before the person appeared ------------------------------------------------
+def declarations_kept_attach(persons: Mapping[str, tuple[int, str]]) -> list[int]:
+    """The kept declarations of these persons (digest -> (id, name)) made theirs; the ids of those who got one.
+
+    Called wherever a person appears (created, or renamed to the name a declaration was kept
+    under), in the caller's transaction. A kept declaration matches a person by the digest and the
+    very name (both in their normal forms); it becomes an ItineraryDeclaration with the time it was
+    made, the kept row goes, and the person is marked dirty.
+    """
+    person_of: dict[int, int] = {}
+    for chunk in batched(sorted(persons), 5000):
+        rows = KeptDeclaration.objects.filter(id_digest__in=chunk).values_list("pk", "id_digest", "name")
+        person_of.update((pk, persons[digest][0]) for pk, digest, name in rows if persons[digest][1] == name)
+    return declarations_kept_make_theirs(person_of)
+
+
+def declarations_kept_make_theirs(person_of: Mapping[int, int]) -> list[int]:
+    """Kept declaration id -> person id: each becomes that person's declaration; the persons, marked dirty."""
+    if not person_of:
+        return []
+    kept = list(KeptDeclaration.objects.filter(pk__in=list(person_of)))
+    ItineraryDeclaration.objects.bulk_create(
+        [
+            ItineraryDeclaration(
+                person_id=person_of[row.pk],
+                declared_at=row.declared_at,
+                region_codes=row.region_codes,
+                client_digest=row.client_digest,
+            )
+            for row in kept
+        ],
+        batch_size=1000,
+    )
+    KeptDeclaration.objects.filter(pk__in=[row.pk for row in kept]).delete()
+    person_ids = sorted({person_of[row.pk] for row in kept})
+    persons_mark_dirty(person_ids, cause="declaration")
+    return person_ids
+
+
+@transaction.atomic
+def declarations_kept_sweep() -> list[int]:
+    """Kept declarations whose person exists under that name now, made theirs (ids of those persons).
+
+    A declaration kept while its person was being created in another transaction (each unaware of
+    the other) is attached here, by the daily purge, rather than never.
+    """
+    digests = KeptDeclaration.objects.filter(id_digest__in=Person.objects.values("id_digest")).values_list(
+        "id_digest", flat=True
+    )
+    return declarations_kept_attach(persons_known(set(digests)))

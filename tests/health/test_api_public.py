@@ -6,7 +6,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from health.identity import id_number_digest
-from health.models import ItineraryDeclaration, ItineraryStay, Person, StatusEvent
+from health.models import ItineraryDeclaration, ItineraryStay, KeptDeclaration, Person, StatusEvent
 from health.services.itinerary import StayInput, stays_ingest
 from health.services.persons import person_resolve
 from tests import factories
@@ -152,21 +152,25 @@ def test_declaration_not_covering_the_stay_fails_verification(api, db):
 NO_DATA = ["P", "itinerary_unverifiable", "itinerary_not_declared"]
 
 
-def test_declaration_of_an_unknown_number_stores_nothing_and_answers_as_no_data(api, db):
+def test_declaration_of_an_unknown_number_is_kept_and_answers_as_no_data(api, db):
     # given a number nobody has
     payload = factories.person_payload("赵六")
     # when someone declares with it, twice
     first = api.post(DECLARE, {**payload, "city_codes": ["110000", "130100"]}, format="json")
     second = api.post(DECLARE, {**payload, "city_codes": ["110000"]}, format="json")
-    # then both answers are exactly a person with no data's, and nobody was created
+    # then both answers are exactly a person with no data's, nobody was created, and both declarations
+    # are kept by the number's digest and the name (never the number)
     assert first.status_code == second.status_code == 201
     assert first.json()["reasons"] == second.json()["reasons"] == NO_DATA
     assert first.json()["status"] == "popup" and first.json()["valid_until"] is None
     assert not Person.objects.filter(id_digest=id_number_digest(payload["id_number"])).exists()
     assert ItineraryDeclaration.objects.count() == 0
+    kept = list(KeptDeclaration.objects.values_list("id_digest", "name", "region_codes"))
+    digest = id_number_digest(payload["id_number"])
+    assert kept == [(digest, "赵六", ["110000", "130100"]), (digest, "赵六", ["110000"])]
 
 
-def test_declaration_with_another_name_stores_nothing_and_reveals_nothing(api, db):
+def test_declaration_with_another_name_is_kept_apart_and_reveals_nothing(api, db):
     # given a person with a Beijing stay
     payload = with_beijing_stay("张三")
     person = Person.objects.get(id_digest=id_number_digest(payload["id_number"]))
@@ -182,6 +186,7 @@ def test_declaration_with_another_name_stores_nothing_and_reveals_nothing(api, d
     person.health_status.refresh_from_db()
     assert (person.health_status.status, person.health_status.reasons) == status_before
     assert Person.objects.filter(name="张三").count() == 1 and not Person.objects.filter(name="李四").exists()
+    assert KeptDeclaration.objects.filter(id_digest=person.id_digest, name="李四").count() == 1
 
 
 @pytest.mark.parametrize(
