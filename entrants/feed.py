@@ -21,6 +21,7 @@ from entrants.api.serializers import InboundCaseCreateInput
 from entrants.models import InboundCase
 from health.identity import id_number_digest, name_normalise
 from health.models import Organisation, Person
+from health.textfiles import UndecodableFile, file_text
 
 FORMATS = ("csv", "jsonl")
 REQUIRED = ("name", "id_number", "entered_country_on", "port", "origin_country")
@@ -60,17 +61,13 @@ def format_of_media_type(media_type: str) -> str | None:
 
 # --- parsing: (line number, raw row) --------------------------------------------------------
 def _decode(content: bytes | str) -> str:
+    """The file's text: UTF-8 or GB18030, decided for the whole file (health.textfiles)."""
     if isinstance(content, str):
         return content
     try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        # Spreadsheets saved on Chinese Windows write GB18030 (a superset of GBK).
-        return content.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FeedRejected(file_errors=[_("无法识别文件编码，请使用 UTF-8。")]) from None
+        return file_text(content)
+    except UndecodableFile as error:
+        raise FeedRejected(rejected=[{"line": error.line, "errors": {"file": [str(error.message)]}}]) from None
 
 
 def _parse_csv(text: str) -> Iterator[tuple[int, dict]]:

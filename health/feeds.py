@@ -17,10 +17,11 @@ import json
 import os
 import pickle
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
@@ -28,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from entrants.feed import FeedRejected
-from health import bulk, timebounds
+from health import bulk, textfiles, timebounds
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, KeptDeclaration, Organisation, Person, Region
 from health.services.persons import (
@@ -40,6 +41,7 @@ from health.services.persons import (
 from health.services.statuses import persons_mark_dirty
 
 KINDS = ("stays", "designations", "risk-areas", "entrants")
+T = TypeVar("T")
 STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
 # A report lists this many bad rows at most (and says how many there were).
 REPORT_MAX = 200
@@ -64,14 +66,46 @@ def format_of_name(name: str) -> str | None:
 
 
 # --- reading ----------------------------------------------------------------------------------
-def _lines(path: Path) -> Iterator[str]:
-    raw = path.open("rb")
-    head = raw.read(4)
-    raw.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)
+class _OtherEncoding(Exception):
+    """The file is not UTF-8 but, as a whole, another encoding: read it again in that one."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+def _lines(path: Path, encoding: str = textfiles.UTF8) -> Iterator[str]:
+    """The file's lines, read as UTF-8 (a byte-order mark skipped) while it is; see _read_in_its_encoding."""
+    with path.open("rb") as raw:
+        bom = raw.read(len(textfiles.BOM)) == textfiles.BOM
+        raw.seek(len(textfiles.BOM) if bom else 0)
+        try:
+            yield from io.TextIOWrapper(raw, encoding=encoding, newline="")
+            return
+        except UnicodeDecodeError:
+            pass
+    # Not in this encoding: the whole file decides which it is (one pass, a line at a time).
+    with path.open("rb") as raw:
+        raw.seek(len(textfiles.BOM) if bom else 0)
+        try:
+            found = textfiles.lines_encoding(raw, bom=bom)
+        except textfiles.UndecodableFile as error:
+            raise FeedRejected(rejected=[{"line": error.line, "errors": {"file": [str(error.message)]}}]) from None
+    if found == encoding:  # not expected: the decoder and the check disagree
+        raise FeedRejected(file_errors=[_("无法识别文件编码，请使用 UTF-8。")])
+    raise _OtherEncoding(found)
+
+
+def _read_in_its_encoding(read: Callable[[str], T]) -> T:
+    """read(encoding): as UTF-8 first (the files are), again as GB18030 if the whole file is that instead.
+
+    A stays file of millions is read once in the common case; nothing is written before a file is
+    read to its end, so reading it again costs only time.
+    """
     try:
-        yield from io.TextIOWrapper(raw, encoding="utf-8", newline="")
-    except UnicodeDecodeError:
-        raise FeedRejected(file_errors=[_("无法识别文件编码，请使用 UTF-8。")]) from None
+        return read(textfiles.UTF8)
+    except _OtherEncoding as other:
+        return read(other.encoding)
 
 
 def _csv_names(header: list[str], columns: tuple[str, ...]) -> list[str]:
@@ -120,16 +154,18 @@ def _json_records(lines, columns: tuple[str, ...], first_line: int = 1) -> Itera
         yield line, row
 
 
-def rows_read(path: Path, feed_format: str, columns: tuple[str, ...]) -> Iterator[tuple[int, dict | str]]:
+def rows_read(
+    path: Path, feed_format: str, columns: tuple[str, ...], encoding: str = textfiles.UTF8
+) -> Iterator[tuple[int, dict | str]]:
     """(line number, row dict) per data row, or (line, message) for a row that cannot be read."""
     if feed_format == "csv":
-        reader = csv.reader(_lines(path))
+        reader = csv.reader(_lines(path, encoding))
         header = next(reader, None)
         if header is None:
             raise FeedRejected(file_errors=[_("文件为空。")])
         yield from _csv_records(reader, _csv_names(header, columns))
         return
-    yield from _json_records(_lines(path), columns)
+    yield from _json_records(_lines(path, encoding), columns)
 
 
 # --- validation of one value ------------------------------------------------------------------
@@ -281,7 +317,9 @@ def stays_validate(path: Path, feed_format: str, *, processes: int | None = None
     valid = _stays_validate_parallel(path, feed_format, regions=regions, now=now, processes=processes)
     if valid is not None:
         return valid
-    rejected, persons, block, count = _stays_check(rows_read(path, feed_format, STAY_COLUMNS), regions=regions, now=now)
+    rejected, persons, block, count = _read_in_its_encoding(
+        lambda encoding: _stays_check(rows_read(path, feed_format, STAY_COLUMNS, encoding), regions=regions, now=now)
+    )
     if rejected:
         raise _rejection(rejected)
     if not count:
@@ -575,11 +613,17 @@ def _blank(value):
 
 
 def _validated(path: Path, feed_format: str, columns: tuple[str, ...], serializer_class, payload) -> list[dict]:
+    return _read_in_its_encoding(
+        lambda encoding: _validated_in(path, feed_format, columns, serializer_class, payload, encoding)
+    )
+
+
+def _validated_in(path: Path, feed_format: str, columns, serializer_class, payload, encoding: str) -> list[dict]:
     from rest_framework.exceptions import ValidationError
 
     rejected: dict[int, dict[str, list[str]]] = {}
     valid = []
-    for line, row in rows_read(path, feed_format, columns):
+    for line, row in rows_read(path, feed_format, columns, encoding):
         if isinstance(row, str):
             rejected[line] = {"non_field_errors": [row]}
             continue
