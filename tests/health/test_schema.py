@@ -23,6 +23,7 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
         "/api/v1/status/declarations/",
         "/api/v1/status/corrections/",
         "/api/v1/persons/status/",
+        "/api/v1/persons/correct-name/",
     }
     assert set(paths["/api/v1/itinerary/stays/"]["post"]["responses"]) == {"201", "400", "401", "403", "409"}
     assert paths["/api/v1/status/query/"]["post"].get("security", []) in ([], [{}])  # no credentials
@@ -30,6 +31,7 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
     assert set(paths["/api/v1/status/corrections/"]["post"]["responses"]) == {"202", "400", "429"}
     assert {"tokenAuth": []} in paths["/api/v1/persons/status/"]["post"]["security"]
     assert "requestBody" in paths["/api/v1/persons/status/"]["post"]
+    assert {"200", "400", "401", "403", "404"} <= set(paths["/api/v1/persons/correct-name/"]["post"]["responses"])
 
 
 def test_an_unknown_api_path_answers_json_404(api, db):
