@@ -111,8 +111,14 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
             person.health_status = status
             current = policy_current()
+            correction = self.admin_site._registry[PersonNameCorrection]
             extra_context = {
                 **(extra_context or {}),
+                "name_correction_url": (
+                    f"{reverse('admin:health_personnamecorrection_add')}?person={person.pk}"
+                    if correction.has_add_permission(request)
+                    else None
+                ),
                 "explanation": person_explanation(
                     person,
                     status,
@@ -140,16 +146,27 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
 
 
 class PersonNameCorrectionForm(forms.ModelForm):
-    """Correct a name: the person by ID number (kept only as a digest, never shown back), the right name, why."""
+    """Correct a name: the person (from their page, or by ID number: kept only as a digest, never shown
+    back), the right name, why."""
 
-    id_number = forms.CharField(label=_("身份证号"), max_length=32, widget=IdNumberInput())
+    person = forms.ModelChoiceField(queryset=Person.objects.all(), required=False, widget=forms.HiddenInput())
+    id_number = forms.CharField(
+        label=_("身份证号"),
+        max_length=32,
+        required=False,
+        widget=IdNumberInput(),
+        help_text=_("从人员页面的“更正姓名”进入时无需填写。"),
+    )
 
     class Meta:
         model = PersonNameCorrection
         fields = ["new_name", "reason"]
 
     def clean_id_number(self):
-        person = person_find(id_number=self.cleaned_data["id_number"])
+        raw = self.cleaned_data.get("id_number")
+        if not raw:
+            return None
+        person = person_find(id_number=raw)
         if person is None:
             raise ValidationError(_("没有该身份证号的人员。"))
         self.person = person
@@ -157,6 +174,11 @@ class PersonNameCorrectionForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if getattr(self, "person", None) is None and "id_number" not in self.errors:
+            if cleaned.get("person") is None:
+                self.add_error("id_number", _("请填写身份证号。"))
+            else:
+                self.person = cleaned["person"]
         person, name = getattr(self, "person", None), cleaned.get("new_name")
         if person is not None and name is not None and name_normalise(name) == person.name:
             self.add_error("new_name", _("新姓名与原姓名相同。"))
@@ -184,7 +206,7 @@ class PersonNameCorrectionAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("id_number", "new_name", "reason")
+            return ("person", "id_number", "new_name", "reason")
         return ("person", "old_name", "new_name", "reason", "corrected_by", "corrected_at")
 
     def get_readonly_fields(self, request, obj=None):

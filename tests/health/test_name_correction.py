@@ -133,3 +133,27 @@ def test_other_roles_have_no_admin_correction(misspelt, kind):
     assert browser(user).get(ADMIN_ADD).status_code == 403
     assert browser(user).post(ADMIN_ADD, {"id_number": misspelt[1], "new_name": "张三", "reason": "x"}).status_code == 403
     assert not PersonNameCorrection.objects.exists()
+
+
+def test_the_person_page_leads_to_the_correction_of_that_person(misspelt, health_user, committed):
+    person, number = misspelt
+    # given the person's page, with its link to the correction
+    page = browser(health_user).get(f"/admin/health/person/{person.pk}/change/").content.decode()
+    link = f"{ADMIN_ADD}?person={person.pk}"
+    assert link in page
+    # when the form it opens is sent without the number
+    assert browser(health_user).get(link).status_code == 200
+    with committed():
+        response = browser(health_user).post(link, {"person": person.pk, "new_name": "张三", "reason": "核对户籍"})
+    # then that person is corrected
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.name == "张三"
+    assert PersonNameCorrection.objects.get().corrected_by == health_user
+
+
+def test_neither_a_person_nor_a_number_is_refused_on_the_form(misspelt, health_user):
+    response = browser(health_user).post(ADMIN_ADD, {"new_name": "张三", "reason": "x"})
+    assert response.status_code == 200
+    assert "请填写身份证号。" in response.content.decode()
+    assert not PersonNameCorrection.objects.exists()
