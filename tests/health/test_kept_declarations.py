@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from health.identity import id_number_digest
 from health.models import ItineraryDeclaration, KeptDeclaration, Person
+from health.purge import stays_purge_horizon
 from health.services.itinerary import declaration_submit, declarations_kept_purge
 from health.services.persons import person_resolve
 from tests import factories
@@ -94,12 +95,13 @@ def test_kept_declarations_nobody_claimed_are_purged_with_the_stays(db):
     # meanwhile (created in a transaction that did not see it)
     old, recent = factories.id_number(), factories.id_number()
     now = timezone.now()
-    declaration_submit(name="甲", id_number=old, region_codes=["110000"], declared_at=now - timedelta(days=17))
-    declaration_submit(name="乙", id_number=recent, region_codes=["110000"], declared_at=now - timedelta(days=15))
+    horizon = stays_purge_horizon(now=now)
+    declaration_submit(name="甲", id_number=old, region_codes=["110000"], declared_at=horizon - timedelta(seconds=1))
+    declaration_submit(name="乙", id_number=recent, region_codes=["110000"], declared_at=horizon + timedelta(seconds=1))
     claimed = factories.id_number()
     declaration_submit(name="丙", id_number=claimed, region_codes=["110000"], declared_at=now - timedelta(days=1))
     Person.objects.create(name="丙", id_digest=id_number_digest(claimed), id_masked="x")
-    # when the purge runs (window 14 days plus a margin of 2)
+    # when the purge runs (the stays' horizon: their retention plus a margin)
     deleted = declarations_kept_purge(now=now)
     # then only the old one is gone, and the claimed one is its person's
     assert deleted == 1
@@ -111,7 +113,7 @@ def test_the_purge_task_purges_kept_declarations(db):
     from health.tasks import itinerary_purge
 
     declaration_submit(
-        name="甲", id_number=factories.id_number(), region_codes=["110000"], declared_at=timezone.now() - timedelta(days=30)
+        name="甲", id_number=factories.id_number(), region_codes=["110000"], declared_at=stays_purge_horizon() - timedelta(hours=1)
     )
     itinerary_purge.apply()
     assert not KeptDeclaration.objects.exists()

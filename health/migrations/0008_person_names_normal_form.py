@@ -28,6 +28,6 @@ def names_normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("health", "0006_stays_indexes_for_the_feed")]
+    dependencies = [("health", "0007_stay_purge_runs")]
 
     operations = [migrations.RunPython(names_normalise, migrations.RunPython.noop, elidable=True)]
