@@ -28,6 +28,6 @@ def names_normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("health", "0007_stay_purge_runs")]
+    dependencies = [("health", "0008_stays_partitioned_by_month")]
 
     operations = [migrations.RunPython(names_normalise, migrations.RunPython.noop, elidable=True)]
