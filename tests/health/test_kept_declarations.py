@@ -44,6 +44,7 @@ def test_declare_first_then_the_platform_s_stays_arrive(api, client_for, platfor
     assert (response.json()["status"], response.json()["reasons"]) == (status, reasons)
     person = Person.objects.get(id_digest=id_number_digest(payload["id_number"]))
     assert list(person.declarations.values_list("region_codes", flat=True)) == [declared]
+    assert person.declarations.get().client_digest != ""  # the declaring client's record came along
     assert not KeptDeclaration.objects.exists()
 
 

@@ -28,6 +28,6 @@ def names_normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("health", "0008_stays_partitioned_by_month")]
+    dependencies = [("health", "0009_credentials_audit_corrections")]
 
     operations = [migrations.RunPython(names_normalise, migrations.RunPython.noop, elidable=True)]
