@@ -259,7 +259,11 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-itinerary-stays": {"task": "health.tasks.itinerary_purge", "schedule": crontab(hour=3, minute=30)},
     # The stays' month partitions are made two months ahead (a missed day changes nothing).
     "make-itinerary-partitions": {"task": "health.tasks.stays_partitions_ensure", "schedule": crontab(hour=2, minute=50)},
+    # Drift that shows itself: a random sample re-decided by the engine, mismatches marked dirty.
+    "verify-status-sample": {"task": "health.tasks.statuses_verify_sample", "schedule": 300.0},
 }
+# Persons the periodic verification re-decides per run (about the cost of recomputing them).
+STATUS_VERIFY_SAMPLE_SIZE = env.int("STATUS_VERIFY_SAMPLE_SIZE", default=1000)
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
 # Itinerary data is kept at least this many days, and at least as long as any window published in
