@@ -112,9 +112,9 @@ def _verifiable(*, now: datetime):
     )
 
 
-def statuses_verify_batch(person_ids: Sequence[int], *, repair: bool) -> VerifyResult:
+def statuses_verify_batch(person_ids: Sequence[int], *, repair: bool, now: datetime | None = None) -> VerifyResult:
     """Verify these persons' stored statuses (those clean and unexpired); mark the drifted ones dirty if `repair`."""
-    now = timezone.now()
+    now = now or timezone.now()
     # The stored rows first, then the policy, risk areas and facts: under READ COMMITTED each read is
     # at least as new as the rows, so a row can only look stale if a write committed meanwhile, and
     # such a write leaves its mark on the row (checked again below).

@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
-from health.models import Designation, HealthStatus, Person, StatusEvent, StatusVerification
+from health.models import Designation, HealthStatus, ItineraryStay, Person, StatusEvent, StatusVerification
 from health.population import population_generate
 from health.services.persons import person_resolve
 from health.services.statuses import statuses_recompute
-from health.services.verification import REPAIR_CAUSE, statuses_verify, verifiable_ids_sample
+from health.services.verification import REPAIR_CAUSE, statuses_verify, statuses_verify_batch, verifiable_ids_sample
 from health.tasks import statuses_verify_sample
 from tests import factories
 from tests.staff.helpers import logged_in
@@ -21,8 +21,12 @@ pytestmark = pytest.mark.django_db
 
 
 def city(persons: int = 300) -> list[int]:
-    """A generated city with every kind of record, every status computed by the pipeline."""
-    population_generate(persons=persons, seed=7)
+    """A generated city with every kind of record, every status computed by the pipeline.
+
+    Generated a minute ago: the records stamped with the generator's clock lie behind, so that which
+    statuses are unexpired does not change while a test runs.
+    """
+    population_generate(persons=persons, seed=7, now=timezone.now() - timedelta(minutes=1))
     return list(HealthStatus.objects.order_by("person_id").values_list("person_id", flat=True))
 
 
@@ -125,6 +129,22 @@ def test_dirty_expired_and_never_computed_statuses_are_not_verified():
 
     # then only the clean, unexpired, computed one was checked (the others are the sweep's)
     assert (result.checked, result.mismatch_count, run.checked) == (1, 0, 1)
+
+
+def test_a_boundary_at_the_computations_own_moment_is_not_drift():
+    # given a stay that begins at the very moment the status is computed: valid_until = that moment + 1 s
+    person = person_resolve(name="王五", id_number=factories.id_number())
+    moment = timezone.now()
+    ItineraryStay.objects.create(person=person, region_id="110105", arrived_at=moment)
+    statuses_recompute([person.pk], now=moment)
+    stored = HealthStatus.objects.get(person=person)
+    assert stored.valid_until == moment + timedelta(seconds=1)
+
+    # when it is verified half a second later (the boundary now lies behind: the fresh valid_until is later)
+    result = statuses_verify_batch([person.pk], repair=True, now=moment + timedelta(milliseconds=500))
+
+    # then the stored answer, about to expire, is not counted as drift
+    assert (result.checked, result.mismatch_count, result.repaired) == (1, 0, 0)
 
 
 def test_the_sample_is_drawn_from_verifiable_statuses_only_and_has_the_size_asked():
