@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 from rest_framework_api_key.models import APIKey
 
-from health import retention
+from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.admin_preview import ImpactPreviewAdmin
 from health.auth import MACHINE_KEY_SCOPES
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import local, person_explanation, reasons_sentence
@@ -163,8 +164,8 @@ class RiskAreaForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(RiskArea)
-class RiskAreaAdmin(OrganisationScopedAdmin):
-    """Saved through the service: every change fans out to persons with a place in the region."""
+class RiskAreaAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
+    """Saved through the service after its impact preview: every change fans out to persons with a place in the region."""
 
     organisation_kinds = HEALTH
     organisation_field = None  # one health authority for the city: its staff see every designation
@@ -199,6 +200,16 @@ class RiskAreaAdmin(OrganisationScopedAdmin):
                 effective_to=obj.effective_to,
             )
         obj.pk = saved.pk
+
+    def impact_preview(self, request, form, obj):
+        data = form.cleaned_data
+        return impact.risk_area_impact(
+            region_code=obj.region_id if obj is not None else data["region"].code,
+            level=data["level"],
+            effective_from=data["effective_from"],
+            effective_to=data.get("effective_to"),
+            replacing=obj,
+        )
 
 
 # --- designations --------------------------------------------------------------------------------
@@ -355,7 +366,7 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(Policy)
-class PolicyAdmin(OrganisationScopedAdmin):
+class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
     """A new version is published (everyone is recomputed after commit); versions are never edited."""
 
     organisation_kinds = ()  # administrators only
@@ -382,6 +393,9 @@ class PolicyAdmin(OrganisationScopedAdmin):
         published = policy.policy_publish(actor=request.user, **form.cleaned_data)
         obj.version = published.version
         obj.created_at = published.created_at
+
+    def impact_preview(self, request, form, obj):
+        return impact.policy_impact(proposed=impact.policy_proposed(form.cleaned_data))
 
 
 # --- history and audit ---------------------------------------------------------------------------

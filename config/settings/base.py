@@ -264,6 +264,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Persons the periodic verification re-decides per run (about the cost of recomputing them).
 STATUS_VERIFY_SAMPLE_SIZE = env.int("STATUS_VERIFY_SAMPLE_SIZE", default=1000)
+# A policy version's impact preview evaluates everyone up to this many persons, else a sample of this many.
+POLICY_PREVIEW_LIMIT = env.int("POLICY_PREVIEW_LIMIT", default=100_000)
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
 # Itinerary data is kept at least this many days, and at least as long as any window published in

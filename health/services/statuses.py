@@ -65,11 +65,19 @@ def policy_current() -> Policy:
 
 def risk_areas_current(*, now: datetime, policy: Policy) -> RiskAreas:
     """Designations that can still matter: in force, or ended within the window."""
+    return RiskAreas(risk_facts_current(now=now, policy=policy))
+
+
+def risk_facts_current(*, now: datetime, policy: Policy, excluding: int | None = None) -> list[RiskFact]:
+    """The designations of `risk_areas_current` as facts; `excluding` leaves one out (a preview replaces it)."""
     horizon = now - timedelta(days=policy.window_days)
-    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon)).values_list(
-        "region_id", "level", "effective_from", "effective_to"
-    )
-    return RiskAreas(RiskFact(region, level, start, end) for region, level, start, end in rows)
+    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon))
+    if excluding is not None:
+        rows = rows.exclude(pk=excluding)
+    return [
+        RiskFact(region, level, start, end)
+        for region, level, start, end in rows.values_list("region_id", "level", "effective_from", "effective_to")
+    ]
 
 
 # --- marking and enqueueing ----------------------------------------------------------------

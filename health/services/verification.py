@@ -197,20 +197,24 @@ def verifiable_id_batches(*, batch_size: int) -> Iterator[list[int]]:
 
 
 def verifiable_ids_sample(size: int, *, rng: random.Random | None = None) -> list[int]:
-    """A uniform random sample of up to `size` clean, unexpired statuses, found by index lookups only.
+    """A uniform random sample of up to `size` clean, unexpired statuses."""
+    return ids_sample(size, _verifiable(now=timezone.now()), rng=rng)
+
+
+def ids_sample(size: int, rows, *, rng: random.Random | None = None) -> list[int]:
+    """A uniform random sample of up to `size` person ids of these status rows, found by index lookups only.
 
     Ids are drawn at random between the smallest and the largest person id and kept where they
-    exist and are verifiable (ids come from a sequence: few gaps), a few rounds until enough are
-    found; no scan or sort of the whole table, whatever the city's size.
+    exist in `rows` (ids come from a sequence: few gaps), a few rounds until enough are found; no
+    scan or sort of the whole table, whatever the city's size.
     """
     rng = rng or random.Random()
     bounds = HealthStatus.objects.aggregate(low=Min("person_id"), high=Max("person_id"))
     low, high = bounds["low"], bounds["high"]
     if low is None or size < 1:
         return []
-    now = timezone.now()
     if high - low + 1 <= 2 * size:
-        ids = list(_verifiable(now=now).values_list("person_id", flat=True))
+        ids = list(rows.values_list("person_id", flat=True))
         return sorted(rng.sample(ids, min(size, len(ids))))
     found: set[int] = set()
     for _round in range(6):
@@ -218,11 +222,8 @@ def verifiable_ids_sample(size: int, *, rng: random.Random | None = None) -> lis
         if wanted <= 0:
             break
         drawn = {rng.randint(low, high) for _draw in range(2 * wanted)} - found
-        found.update(
-            _verifiable(now=now).filter(person_id__any_of=bulk.IdArray(drawn)).values_list("person_id", flat=True)
-        )
-    chosen = rng.sample(sorted(found), min(size, len(found)))
-    return sorted(chosen)
+        found.update(rows.filter(person_id__any_of=bulk.IdArray(drawn)).values_list("person_id", flat=True))
+    return sorted(rng.sample(sorted(found), min(size, len(found))))
 
 
 def statuses_verify(
