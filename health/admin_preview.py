@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from health.explanations import reasons_sentence
 from health.impact import ImpactPreview
+from health.services.access import Channel, status_accesses_record
 
 CONFIRMED = "_impact_confirmed"
 
@@ -39,6 +40,13 @@ class ImpactPreviewAdmin(admin.ModelAdmin):
         if not form.is_valid():
             return super().changeform_view(request, object_id, form_url, extra_context)
         preview = self.impact_preview(request, form, obj)
+        # The persons shown (masked) with their statuses are a staff read like any other: on record.
+        status_accesses_record(
+            user=request.user,
+            person_ids=[row["person_id"] for row in preview.sample],
+            channel=Channel.ADMIN,
+            purpose=str(_("影响预览")),
+        )
         # The submitted values, to post again unchanged on confirmation (the token is the page's own).
         carried = [(key, value) for key, values in request.POST.lists() if key != "csrfmiddlewaretoken" for value in values]
         context = {

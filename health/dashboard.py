@@ -372,6 +372,7 @@ def verification_summary() -> dict | None:
         "scope": run.get_scope_display(),
         "checked": run.checked,
         "mismatches": run.mismatches,
+        "decisions_differ": run.decisions_differ,
         "repaired": run.repaired,
         "finished_at": local(run.finished_at),
         "examples": [

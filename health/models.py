@@ -493,6 +493,8 @@ class StatusVerification(models.Model):
     finished_at = models.DateTimeField(_("结束时间"))
     checked = models.PositiveIntegerField(_("校验人数"))
     mismatches = models.PositiveIntegerField(_("不一致人数"))
+    # Of those, a different status or reasons (the rest differ in valid_until or the review flag only).
+    decisions_differ = models.PositiveIntegerField(_("状态或依据不一致人数"), default=0)
     # Changed while being checked (a write committed meanwhile): its own recompute follows, not drift.
     in_flight = models.PositiveIntegerField(_("校验中发生变更"), default=0)
     repaired = models.PositiveIntegerField(_("已标记重算"), default=0)

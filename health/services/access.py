@@ -58,6 +58,15 @@ def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str
     return access
 
 
+def status_accesses_record(
+    *, user: AbstractBaseUser, person_ids: Sequence[int], channel: str, purpose: str = ""
+) -> int:
+    """One bulk insert of access rows for a list of persons shown at once (a page, a preview)."""
+    rows = [StatusAccess(user=user, person_id=pk, channel=channel, purpose=(purpose or "")[:255]) for pk in person_ids]
+    StatusAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
 def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> HealthStatus:
     """The person's fresh status for a staff member, with the access written first.
 

@@ -49,6 +49,11 @@ class Mismatch:
     last_changed_at: datetime | None
     last_mark: str
 
+    @property
+    def decision_differs(self) -> bool:
+        """Status or reasons differ; otherwise only valid_until or the review flag does."""
+        return (self.stored["status"], self.stored["reasons"]) != (self.fresh["status"], self.fresh["reasons"])
+
     def as_example(self) -> dict:
         """What the dashboard keeps: masked, JSON-ready."""
 
@@ -71,6 +76,8 @@ class VerifyResult:
     in_flight: int = 0
     repaired: int = 0
     mismatch_count: int = 0
+    # Of the mismatches, those whose status or reasons differ (a wrong answer, not only a wrong bound).
+    decision_count: int = 0
     # All of a batch's mismatches; over a whole run only the first EXAMPLES_KEPT (memory stays bounded).
     mismatches: list[Mismatch] = field(default_factory=list)
     seconds: float = 0.0
@@ -159,7 +166,8 @@ def statuses_verify_batch(person_ids: Sequence[int], *, repair: bool, now: datet
         confirmed.append(Mismatch(person_id, masked, kept, fresh, last_cause or "", last_changed_at, mark))
     for mismatch in confirmed:
         logger.warning(
-            "status mismatch %s: stored %s %s until %s, fresh %s %s until %s; last change %s at %s, last mark %s",
+            "status mismatch (%s) %s: stored %s %s until %s, fresh %s %s until %s; last change %s at %s, last mark %s",
+            "decision" if mismatch.decision_differs else "bound",
             mismatch.id_masked,
             mismatch.stored["status"],
             ",".join(mismatch.stored["reasons"]),
@@ -173,6 +181,7 @@ def statuses_verify_batch(person_ids: Sequence[int], *, repair: bool, now: datet
         )
     result.mismatches = confirmed
     result.mismatch_count = len(confirmed)
+    result.decision_count = sum(1 for m in confirmed if m.decision_differs)
     if repair and confirmed:
         with transaction.atomic():
             persons_mark_dirty([m.person_id for m in confirmed], cause=REPAIR_CAUSE)
@@ -252,6 +261,7 @@ def statuses_verify(
         total.in_flight += found.in_flight
         total.repaired += found.repaired
         total.mismatch_count += found.mismatch_count
+        total.decision_count += found.decision_count
         total.mismatches.extend(found.mismatches[: EXAMPLES_KEPT - len(total.mismatches)])
         total.seconds = time.monotonic() - started
         if progress is not None:
@@ -263,6 +273,7 @@ def statuses_verify(
         finished_at=timezone.now(),
         checked=total.checked,
         mismatches=total.mismatch_count,
+        decisions_differ=total.decision_count,
         in_flight=total.in_flight,
         repaired=total.repaired,
         examples=[mismatch.as_example() for mismatch in total.mismatches],

@@ -112,7 +112,13 @@ def test_the_admin_shows_the_preview_before_saving_a_risk_area_then_saves_on_con
     assert changed > 0 and 'id="impact-transitions"' in html and 'id="impact-sample"' in html
     assert re.search(r"\d{6}\*{8}[\dX]{4}", html)
     assert not RiskArea.objects.filter(region_id="110105").exists()
-    assert (snapshot(), last_event_pk(), StatusAccess.objects.count()) == (before, mark, accesses)
+    assert (snapshot(), last_event_pk()) == (before, mark)
+    # but the masked persons shown are a staff read on record, one row each
+    shown = re.findall(r"<tr><td>(\d{6}\*{8}[\dX]{4})</td>", html)
+    assert len(shown) == min(changed, impact.SAMPLE_SHOWN)
+    logged = StatusAccess.objects.filter(user=health, purpose="影响预览")
+    assert StatusAccess.objects.count() - accesses == logged.count() == len(shown)
+    assert sorted(logged.values_list("person__id_masked", flat=True)) == sorted(shown)
     # and the values typed are carried to the confirmation
     assert 'name="_impact_confirmed"' in html and 'name="region" value="110105"' in html
 
@@ -182,3 +188,29 @@ def test_a_policy_preview_of_a_large_city_is_an_estimate_from_a_sample():
     assert (preview.estimated, preview.evaluated, preview.candidates) == (True, 50, 200)
     # the parameters in force change nobody
     assert preview.changed == 0
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the parallel preview runs on PostgreSQL only (SQLite: one process)"
+)
+def test_the_parallel_preview_counts_what_one_process_counts_and_leaves_the_connection_working(monkeypatch):
+    # given a committed city (the processes of the preview read what is committed)
+    city(240)
+    start = timezone.now() - timedelta(days=2)
+
+    def preview():
+        return impact.risk_area_impact(region_code="110000", level="high", effective_from=start, effective_to=None)
+
+    # when the same designation is previewed in one process, then split over processes
+    monkeypatch.setattr(impact, "PARALLEL_MIN_PERSONS", 10**9)
+    alone = preview()
+    monkeypatch.setattr(impact, "PARALLEL_MIN_PERSONS", 10)
+    split = preview()
+
+    # then they count the same, and this process's connection still serves queries
+    assert (split.candidates, split.evaluated, split.changed, split.transitions) == (
+        alone.candidates, alone.evaluated, alone.changed, alone.transitions,
+    )  # fmt: skip
+    assert alone.changed > 0 and len(split.sample) == min(alone.changed, impact.SAMPLE_SHOWN)
+    assert HealthStatus.objects.count() == 240

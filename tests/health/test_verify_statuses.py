@@ -80,7 +80,7 @@ def test_a_status_changed_behind_the_pipelines_back_is_found_logged_and_repaired
     message = record.getMessage()
     assert masked in message and f"stored no_abnormality G1 until {victim.valid_until}" in message
     assert f"fresh {truth[0]} {','.join(truth[1])}" in message
-    assert "last change generated" in message  # the cause of the last status change
+    assert "last change generated" in message and "status mismatch (decision)" in message  # the cause of the last status change
     # and nothing is repaired without --repair
     assert HealthStatus.objects.get(pk=victim.pk).status == "no_abnormality"
 
@@ -113,6 +113,21 @@ def test_a_fact_deleted_behind_the_pipelines_back_is_found_and_repaired():
     # then the stale status is found and recomputed from the facts that remain
     assert (summary["checked"], summary["mismatches"], summary["repaired"]) == (1, 1, 1)
     assert HealthStatus.objects.get(person=person).status == "popup"
+
+
+def test_a_wrong_valid_until_alone_is_a_mismatch_of_the_bound_not_of_the_decision():
+    # given a city, and one stored valid_until moved a year ahead behind the pipeline's back
+    ids = city(60)
+    victim = HealthStatus.objects.filter(person_id__in=ids, valid_until__isnull=False).first()
+    HealthStatus.objects.filter(pk=victim.pk).update(valid_until=victim.valid_until + timedelta(days=365))
+
+    # when everyone is verified
+    result, run = statuses_verify(sample=None)
+
+    # then it is a mismatch (a stale answer would be served past its bound) but not a wrong decision
+    assert (result.mismatch_count, result.decision_count) == (1, 0)
+    assert (run.mismatches, run.decisions_differ) == (1, 0)
+    assert result.mismatches[0].fresh["valid_until"] == victim.valid_until
 
 
 def test_dirty_expired_and_never_computed_statuses_are_not_verified():

@@ -34,6 +34,7 @@ class Command(BaseCommand):
                     "scope": run.scope,
                     "checked": result.checked,
                     "mismatches": result.mismatch_count,
+                    "decisions_differ": result.decision_count,
                     "in_flight": result.in_flight,
                     "repaired": result.repaired,
                     "seconds": round(result.seconds, 2),
