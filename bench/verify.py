@@ -9,7 +9,9 @@ The mismatch count is reported beside it (0 is the target).
 """
 from __future__ import annotations
 
+import os
 import random
+import resource
 import time
 from datetime import timedelta
 
@@ -37,6 +39,7 @@ def run(options: dict) -> None:
     from config.celery_app import app
     from entrants.models import InboundCase
     from entrants.services import inbound_release
+    from health.impact import risk_area_impact
     from health.models import HealthStatus, Region, RiskArea
     from health.population import person_identity, persons_generated
     from health.purge import stays_purge
@@ -126,6 +129,21 @@ def run(options: dict) -> None:
             first, last, now=now, cause="bench_verify", batch_size=options["batch_size"], policy=policy, risk_areas=risks
         ).evaluated
     recompute_seconds = time.monotonic() - recompute_started
+    say(f"recomputed {recomputed} in {recompute_seconds:.1f} s ({recomputed / recompute_seconds:.0f}/s)")
+
+    # Verified again right after the recompute (the tables as warm as the recompute had them): the figure.
+    say("verifying everyone again")
+    again, _run = statuses_verify(sample=None, repair=False, batch_size=options["batch_size"])
+    say(f"verified {again.checked} in {again.seconds:.1f} s ({again.persons_per_second:.0f}/s): {again.mismatch_count} mismatches")
+
+    say("previewing a designation of the home region as a whole (it reaches everyone)")
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    preview_started, preview_cpu = time.monotonic(), time.process_time()
+    preview = risk_area_impact(
+        region_code=policy.home_region, level="high", effective_from=timezone.now() - timedelta(days=2), effective_to=None
+    )
+    preview_seconds = time.monotonic() - preview_started
+    say(f"preview of {preview.candidates} persons: {preview.changed} would change, {preview_seconds:.1f} s")
     emit(
         {
             "benchmark": "verify",
@@ -133,15 +151,25 @@ def run(options: dict) -> None:
             "operations": counts,
             "checked": result.checked,
             "mismatches": result.mismatch_count,
+            "mismatches_of_the_decision": result.decision_count,
             "in_flight": result.in_flight,
-            "figure": round(result.persons_per_second),
-            "figure_unit": "persons verified per second",
-            "verify_seconds": round(result.seconds, 2),
-            "verify_ms_per_person": round(1000 * result.seconds / max(result.checked, 1), 3),
+            "first_verify_seconds": round(result.seconds, 2),
+            "figure": round(again.persons_per_second),
+            "figure_unit": "persons verified per second (after the recompute)",
+            "verify_seconds": round(again.seconds, 2),
+            "verify_ms_per_person": round(1000 * again.seconds / max(again.checked, 1), 3),
+            "mismatches_after_recompute": again.mismatch_count,
             "baseline": round(recomputed / recompute_seconds),
             "baseline_unit": "persons recomputed per second (inline, same run)",
             "recompute_seconds": round(recompute_seconds, 2),
-            "target": "0 mismatches; about the cost of a recompute per person",
+            "preview_persons": preview.candidates,
+            "preview_changed": preview.changed,
+            "preview_seconds": round(preview_seconds, 2),
+            "preview_cpu_seconds": round(
+                time.process_time() - preview_cpu + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - children_before, 2
+            ),
+            "load_average": os.getloadavg(),
+            "target": "0 mismatches; about the cost of a recompute per person; preview of 100,000 persons < 10 s",
             "met": result.mismatch_count == 0,
         }
     )
