@@ -214,3 +214,37 @@ def test_the_parallel_preview_counts_what_one_process_counts_and_leaves_the_conn
     )  # fmt: skip
     assert alone.changed > 0 and len(split.sample) == min(alone.changed, impact.SAMPLE_SHOWN)
     assert HealthStatus.objects.count() == 240
+
+
+def test_changing_a_risk_area_in_the_admin_previews_the_change_then_saves_it():
+    # given a designation of 朝阳 in force since five days, saved through the service
+    city()
+    start = timezone.localtime() - timedelta(days=5)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        area = risk_area_create(actor=None, region=Region.objects.get(code="110105"), level="high", effective_from=start)
+    health = factories.staff(organisation=factories.department("health"))
+    # moved two months back, it reaches no stay in the window any more
+    moved = timezone.localtime() - timedelta(days=60)
+    form = {
+        "level": "high",
+        "effective_from_0": moved.strftime("%Y-%m-%d"), "effective_from_1": "08:00:00",
+        "effective_to_0": (moved + timedelta(days=1)).strftime("%Y-%m-%d"), "effective_to_1": "08:00:00",
+        "_save": "保存",
+    }  # fmt: skip
+    mark = last_event_pk()
+    expected = impact.risk_area_impact(
+        region_code="110105", level="high", effective_from=area.effective_from, effective_to=None, replacing=area
+    )
+    assert expected.changed == 0  # the designation as stored changes nobody
+
+    # when the change form is saved: the preview of the change, nothing saved
+    page = browser(health).post(f"/admin/health/riskarea/{area.pk}/change/", form)
+    html = page.content.decode()
+    changed = int(re.search(r"保存后 (\d+) 人的健康状态或判定依据将改变", html).group(1))
+    assert changed > 0 and RiskArea.objects.get(pk=area.pk).effective_to is None and last_event_pk() == mark
+
+    # when confirmed: saved, and as many persons changed
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert browser(health).post(f"/admin/health/riskarea/{area.pk}/change/", form | {"_impact_confirmed": "1"}).status_code == 302
+    assert RiskArea.objects.get(pk=area.pk).effective_to is not None
+    assert sum(events_since(mark).values()) == changed
