@@ -1,4 +1,4 @@
-"""Run one benchmark of bench/ (recompute, ingest, lookup, propagation, fanout, verify); its last line is a JSON result."""
+"""Run one benchmark of bench/ (recompute, ingest, lookup, propagation, fanout, purge, verify); its last line is a JSON result."""
 import importlib
 import os
 import sys
