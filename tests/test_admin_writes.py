@@ -428,7 +428,7 @@ def test_risk_area_changed_in_the_admin_marks(admin_user):
     client = browser(admin_user)
     data = page_form(client, url)
     end = split(timezone.now() - timedelta(days=4))
-    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1"})
+    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1", "_impact_confirmed": "1"})  # past its impact preview
 
     response = client.post(url, data)
 
