@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 # scheduler, a resident's request, second factors): nothing to mark.
 NOT_FACTS = {
     "auth.User": "staff accounts",
-    "authtoken.TokenProxy": "API tokens",
+    "knox.AuthToken": "staff API tokens",
+    "health.MachineKey": "machine accounts' API keys",
     "axes.AccessAttempt": "login lockouts",
     "axes.AccessLog": "login log",
     "axes.AccessFailureLog": "login log",
