@@ -8,11 +8,15 @@ records of (selectors.persons_visible_to). Every write goes through a service.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from knox.models import AuthToken
 from rest_framework_api_key.models import APIKey
 
@@ -25,6 +29,7 @@ from health.explanations import local, person_explanation, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
 from health.models import (
+    WITHDRAWAL_REASON_MAX,
     Designation,
     HealthStatus,
     ItineraryDeclaration,
@@ -139,6 +144,87 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
         return link_for
 
 
+# --- withdrawal (撤销) of risk areas and designations -----------------------------------------------
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销原因"),
+        max_length=WITHDRAWAL_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("撤销视同该记录从未发布，所涉人员的健康状态将重新计算；记录本身连同撤销人、时间和原因一并保留。"),
+    )
+
+
+class WithdrawableAdmin(admin.ModelAdmin):
+    """The withdraw action (with a confirmation page and a reason) and the withdrawal on the record's page.
+
+    A withdrawn record is shown as it was withdrawn and no longer changed.
+    """
+
+    withdrawal_fields = ("withdrawn_at", "withdrawn_by", "withdrawal_reason")
+    actions = ["withdraw_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.withdrawn_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "withdrawn_at")
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), WithdrawnFilter)
+
+    def get_fields(self, request, obj=None):
+        # A withdrawn record has no change permission: every field, these too, is shown read-only.
+        fields = tuple(super().get_fields(request, obj))
+        if obj is not None and obj.withdrawn_at is not None:
+            return (*fields, *self.withdrawal_fields)
+        return fields
+
+    @admin.action(description=_("撤销所选记录（误发布，视同从未发布）"), permissions=["change"])
+    def withdraw_selected(self, request, queryset):
+        standing = list(queryset.standing().order_by("pk"))
+        form = WithdrawForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if standing and form.is_bound and form.is_valid():
+            with transaction.atomic():
+                for record in standing:
+                    self.withdraw(request, record, form.cleaned_data["reason"])
+            self.message_user(
+                request,
+                ngettext("已撤销 %(count)d 条记录，所涉人员的健康状态已重新计算。", "已撤销 %(count)d 条记录，所涉人员的健康状态已重新计算。", len(standing))
+                % {"count": len(standing)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("确认撤销"),
+            "opts": self.opts,
+            "records": standing,
+            "already_withdrawn": queryset.filter(withdrawn_at__isnull=False).count(),
+            "form": form,
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/health/withdraw_confirmation.html", context)
+
+
+class WithdrawnFilter(admin.SimpleListFilter):
+    title = _("撤销")
+    parameter_name = "withdrawn"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("有效（未撤销）")), ("yes", _("已撤销")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(withdrawn_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(withdrawn_at__isnull=False)
+        return queryset
+
+
 # --- regions and risk areas ----------------------------------------------------------------------
 @admin.register(Region)
 class RegionAdmin(ScopedReadOnlyAdmin):
@@ -164,7 +250,7 @@ class RiskAreaForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(RiskArea)
-class RiskAreaAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
+class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdmin):
     """Saved through the service after its impact preview: every change fans out to persons with a place in the region."""
 
     organisation_kinds = HEALTH
@@ -210,6 +296,9 @@ class RiskAreaAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
             effective_to=data.get("effective_to"),
             replacing=obj,
         )
+
+    def withdraw(self, request, record, reason: str):
+        return risk_areas.risk_area_withdraw(actor=request.user, risk_area=record, reason=reason)
 
 
 # --- designations --------------------------------------------------------------------------------
@@ -262,7 +351,7 @@ class DesignationForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(Designation)
-class DesignationAdmin(OrganisationScopedAdmin):
+class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
     organisation_kinds = HEALTH
     organisation_field = None
     form = DesignationForm
@@ -274,6 +363,8 @@ class DesignationAdmin(OrganisationScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("person_name", "id_number", "kind", "designated_at", "cleared_at")
+        if obj.withdrawn_at is not None:
+            return ("person", "kind", "designated_at", "cleared_at", *self.withdrawal_fields)
         return ("person", "kind", "designated_at", "cleared_at")
 
     def get_readonly_fields(self, request, obj=None):
@@ -301,6 +392,9 @@ class DesignationAdmin(OrganisationScopedAdmin):
                 cleared_at=form.cleaned_data.get("cleared_at"),
             )
         obj.pk, obj.person = saved.pk, saved.person
+
+    def withdraw(self, request, record, reason: str):
+        return designations.designation_withdraw(actor=request.user, designation=record, reason=reason)
 
 
 # --- itineraries ---------------------------------------------------------------------------------

@@ -163,12 +163,19 @@ def _quarantines(person: Person, link_for: LinkFor) -> RecordSection:
 
 def _designations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(designation):
+        designated = gettext("认定于 %(at)s") % {"at": local(designation.designated_at)}
+        if designation.withdrawn_at is not None:
+            # Withdrawn: never existed for the rules, shown only for the record.
+            withdrawn = gettext("已于 %(at)s 撤销（%(reason)s），不计入判定") % {
+                "at": local(designation.withdrawn_at),
+                "reason": designation.withdrawal_reason,
+            }
+            return " · ".join([str(designation.get_kind_display()), designated, withdrawn]), False
         end = (
             gettext("已于 %(at)s 解除") % {"at": local(designation.cleared_at)}
             if designation.cleared_at
             else gettext("尚未解除")
         )
-        designated = gettext("认定于 %(at)s") % {"at": local(designation.designated_at)}
         text = " · ".join([str(designation.get_kind_display()), designated, end])
         return text, designation.cleared_at is None or designation.cleared_at > timezone.now()
 

@@ -130,6 +130,21 @@ class Person(models.Model):
         return f"{self.name} {self.id_masked}"
 
 
+WITHDRAWAL_REASON_MAX = 500
+# A withdrawal always says why; a record not withdrawn carries no reason.
+WITHDRAWN_WITH_REASON = Q(withdrawn_at__isnull=True, withdrawal_reason="") | (
+    Q(withdrawn_at__isnull=False) & ~Q(withdrawal_reason="")
+)
+
+
+class WithdrawableQuerySet(models.QuerySet):
+    """Records that can be withdrawn (撤销): the rules read only those that stand."""
+
+    def standing(self):
+        """Not withdrawn: what the fact loaders and risk reads see (a withdrawn record never existed for the rules)."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class RiskArea(models.Model):
     """A medium/high-risk designation of a region for [effective_from, effective_to)."""
 
@@ -148,7 +163,15 @@ class RiskArea(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    # Withdrawn (撤销): published in error, as if it never existed for the rules; kept for the record.
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True)
     history = HistoricalRecords()
+
+    objects = WithdrawableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("风险地区")
@@ -159,7 +182,8 @@ class RiskArea(models.Model):
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
                 name="riskarea_ends_after_start",
-            )
+            ),
+            models.CheckConstraint(condition=WITHDRAWN_WITH_REASON, name="riskarea_withdrawn_with_reason"),
         ]
 
     def __str__(self) -> str:
@@ -186,7 +210,15 @@ class Designation(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    # Withdrawn (撤销): made in error, as if it never existed for the rules; kept for the record.
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True)
     history = HistoricalRecords()
+
+    objects = WithdrawableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("病例认定")
@@ -196,7 +228,8 @@ class Designation(models.Model):
             models.CheckConstraint(
                 condition=Q(cleared_at__isnull=True) | Q(cleared_at__gte=F("designated_at")),
                 name="designation_cleared_after_designated",
-            )
+            ),
+            models.CheckConstraint(condition=WITHDRAWN_WITH_REASON, name="designation_withdrawn_with_reason"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from health.identity import id_number_clean
-from health.models import Designation, HealthStatus, Person, RiskArea, StatusEvent
+from health.models import WITHDRAWAL_REASON_MAX, Designation, HealthStatus, Person, RiskArea, StatusEvent
 from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
@@ -112,6 +112,12 @@ class RiskAreaUpdateInputSerializer(serializers.Serializer):
     effective_to = PlannedDateTimeField(allow_null=True, label=_("解除时间"))
 
 
+class WithdrawInputSerializer(serializers.Serializer):
+    """Withdraw (撤销) a record made in error: the reason is required and kept with the record."""
+
+    reason = serializers.CharField(max_length=WITHDRAWAL_REASON_MAX, label=_("撤销原因"))
+
+
 class RiskAreaOutputSerializer(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region_id", read_only=True, label=_("区划代码"))
     region_name = serializers.CharField(source="region.full_name", read_only=True, label=_("区划名称"))
@@ -119,7 +125,17 @@ class RiskAreaOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RiskArea
-        fields = ["id", "region_code", "region_name", "level", "effective_from", "effective_to", "created_at"]
+        fields = [
+            "id",
+            "region_code",
+            "region_name",
+            "level",
+            "effective_from",
+            "effective_to",
+            "created_at",
+            "withdrawn_at",
+            "withdrawal_reason",
+        ]
 
 
 # --- designations ------------------------------------------------------------------------------
@@ -144,7 +160,7 @@ class DesignationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Designation
-        fields = ["id", "person", "kind", "designated_at", "cleared_at", "created_at"]
+        fields = ["id", "person", "kind", "designated_at", "cleared_at", "created_at", "withdrawn_at", "withdrawal_reason"]
 
 
 # --- itinerary ---------------------------------------------------------------------------------

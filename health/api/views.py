@@ -117,6 +117,23 @@ class RiskAreaDetailView(APIView):
         return Response(s.RiskAreaOutputSerializer(risk_area).data)
 
 
+class RiskAreaWithdrawView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["risk-areas"],
+        summary=_("撤销风险地区（误发布，视同从未发布）"),
+        request=s.WithdrawInputSerializer,
+        responses={200: s.RiskAreaOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        risk_area = _visible(risk_areas_visible_to(request.user), pk)
+        data = _valid(s.WithdrawInputSerializer, request)
+        risk_area = risk_areas.risk_area_withdraw(actor=request.user, risk_area=risk_area, reason=data["reason"])
+        return Response(s.RiskAreaOutputSerializer(risk_area).data)
+
+
 # --- designations ------------------------------------------------------------------------------
 class DesignationListView(APIView):
     permission_classes = [IsStaff]
@@ -160,6 +177,25 @@ class DesignationClearView(APIView):
         data = _valid(s.DesignationClearInputSerializer, request)
         designation = designations.designation_clear(
             actor=request.user, designation=designation, cleared_at=data["cleared_at"]
+        )
+        return Response(s.DesignationOutputSerializer(designation).data)
+
+
+class DesignationWithdrawView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["designations"],
+        summary=_("撤销病例认定（误认定，视同从未认定）"),
+        request=s.WithdrawInputSerializer,
+        responses={200: s.DesignationOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        designation = _visible(designations_visible_to(request.user), pk)
+        data = _valid(s.WithdrawInputSerializer, request)
+        designation = designations.designation_withdraw(
+            actor=request.user, designation=designation, reason=data["reason"]
         )
         return Response(s.DesignationOutputSerializer(designation).data)
 

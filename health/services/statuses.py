@@ -64,14 +64,15 @@ def policy_current() -> Policy:
 
 
 def risk_areas_current(*, now: datetime, policy: Policy) -> RiskAreas:
-    """Designations that can still matter: in force, or ended within the window."""
+    """Designations that can still matter: in force, or ended within the window; never a withdrawn one."""
     return RiskAreas(risk_facts_current(now=now, policy=policy))
 
 
 def risk_facts_current(*, now: datetime, policy: Policy, excluding: int | None = None) -> list[RiskFact]:
     """The designations of `risk_areas_current` as facts; `excluding` leaves one out (a preview replaces it)."""
     horizon = now - timedelta(days=policy.window_days)
-    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon))
+    # A withdrawn designation never existed for the rules.
+    rows = RiskArea.objects.standing().filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon))
     if excluding is not None:
         rows = rows.exclude(pk=excluding)
     return [
