@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -45,7 +46,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to
+from health.selectors import persons_visible_to, policy_timeline
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
@@ -417,8 +418,15 @@ class ItineraryDeclarationAdmin(ScopedReadOnlyAdmin):
 
 # --- policy versions -----------------------------------------------------------------------------
 class PolicyForm(forms.ModelForm):
+    """The parameters of a new version; their bounds are the model's (health.models.POLICY_BOUNDS)."""
+
     eligible_provinces = forms.CharField(
         label=_("可通行省份"), help_text=_("省级代码前两位，以逗号分隔，如 11,12,13。")
+    )
+    effective_from = forms.DateTimeField(
+        label=_("生效时间"),
+        required=False,
+        help_text=_("留空则发布后立即生效；填写将来的时间则届时自动生效，所有人员的健康状态在生效时重新计算。"),
     )
 
     class Meta:
@@ -431,6 +439,7 @@ class PolicyForm(forms.ModelForm):
             "inbound_arrival_grace_days",
             "eligible_provinces",
             "home_region",
+            "effective_from",
             "comment",
         ]
 
@@ -441,7 +450,7 @@ class PolicyForm(forms.ModelForm):
         codes = [part.strip() for part in str(raw).replace("，", ",").split(",") if part.strip()]
         if not codes or any(len(code) != 2 or not code.isdigit() for code in codes):
             raise ValidationError(_("请填写两位数字的省级代码，以逗号分隔。"))
-        return codes
+        return sorted(set(codes))
 
     def clean_window_days(self):
         # The service refuses it too; here it is a message on the field rather than an error page.
@@ -452,26 +461,67 @@ class PolicyForm(forms.ModelForm):
             raise ValidationError(error.message_dict["window_days"]) from None
         return window_days
 
-    def clean_home_region(self):
-        code = self.cleaned_data["home_region"]
-        if not Region.objects.filter(code=code).exists():
-            raise ValidationError(_("未知的区划代码。"))
-        return code
+    def clean_effective_from(self):
+        moment = self.cleaned_data.get("effective_from")
+        if moment is None:
+            return None
+        return policy.policy_effective_from_check(moment, now=timezone.now())
 
 
 @admin.register(Policy)
 class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
-    """A new version is published (everyone is recomputed after commit); versions are never edited."""
+    """A new version is published (everyone is recomputed when it takes effect); versions are never edited or deleted.
+
+    A rollback is a new version with an older one's values: the action below opens the form filled with them.
+    """
 
     organisation_kinds = ()  # administrators only
     organisation_field = None
     form = PolicyForm
-    list_display = ("version", "window_days", "min_stay_hours", "nat_valid_days", "home_region", "created_by", "created_at")
+    list_display = (
+        "version",
+        "state",
+        "effective_from",
+        "window_days",
+        "min_stay_hours",
+        "nat_valid_days",
+        "home_region",
+        "comment",
+        "created_by",
+        "created_at",
+    )
+    actions = ["publish_based_on"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a published version is never deleted: a rollback is a new version
+
+    def changelist_view(self, request, extra_context=None):
+        # One read of the timeline for the whole page (the state column asks it for each row).
+        self._timeline = policy_timeline()
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        timeline = getattr(self, "_timeline", None) or policy_timeline()
+        if timeline.current is not None and obj.version == timeline.current.version:
+            return _("现行")
+        if obj in timeline.planned:
+            return _("将于 %(at)s 生效") % {"at": local(obj.effective_from)}
+        if timeline.current is not None and obj.version > timeline.current.version:
+            return _("不会生效（已被编号更大的版本取代）")
+        return _("历史")
+
     def get_changeform_initial_data(self, request):
+        base = self._base_version(request)
+        if base is not None:
+            return {
+                **{name: getattr(base, name) for name in policy.POLICY_PARAMETERS},
+                "eligible_provinces": ",".join(base.eligible_provinces),
+                "comment": _("以 v%(version)d 为基础发布") % {"version": base.version},
+            }
         current = policy_current()
         return {
             "window_days": current.window_days,
@@ -483,6 +533,11 @@ class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
             "home_region": current.home_region,
         }
 
+    @staticmethod
+    def _base_version(request):
+        raw = request.GET.get("base", "")
+        return Policy.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+
     def save_model(self, request, obj, form, change):
         published = policy.policy_publish(actor=request.user, **form.cleaned_data)
         obj.version = published.version
@@ -490,6 +545,14 @@ class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
 
     def impact_preview(self, request, form, obj):
         return impact.policy_impact(proposed=impact.policy_proposed(form.cleaned_data))
+
+    @admin.action(description=_("以此版本为基础发布新版本（回退）"), permissions=["add"])
+    def publish_based_on(self, request, queryset):
+        versions = list(queryset.values_list("version", flat=True)[:2])
+        if len(versions) != 1:
+            self.message_user(request, _("请只选择一个版本。"), messages.WARNING)
+            return None
+        return HttpResponseRedirect(f"{reverse('admin:health_policy_add')}?base={versions[0]}")
 
 
 # --- history and audit ---------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to, user_is_admin, user_organisation
+from health.selectors import persons_visible_to, policy_timeline, user_is_admin, user_organisation
 
 STATUS_ORDER = [code for code, _label in HealthStatus.Code.choices]
 STATUS_COLOURS = {
@@ -350,6 +350,26 @@ def flagged_positives() -> dict:
     }
 
 
+def policy_versions(user, *, now: datetime) -> dict:
+    """The rules' parameters in force, and the planned versions with the moment each takes effect."""
+    timeline = policy_timeline(now=now)
+
+    def row(version):
+        return {
+            "version": version.version,
+            "effective_from": local(version.effective_from),
+            "window_days": version.window_days,
+            "comment": version.comment,
+        }
+
+    return {
+        "current": row(timeline.current) if timeline.current is not None else None,
+        "planned": [row(version) for version in timeline.planned],
+        # The versions' page is the administrators' (the health authority reads them here).
+        "url": _admin_url("health_policy_changelist") if user_is_admin(user) else None,
+    }
+
+
 def open_corrections(user) -> dict:
     queryset = StatusCorrectionRequest.objects.filter(state=StatusCorrectionRequest.State.OPEN)
     if not user_is_admin(user):
@@ -411,4 +431,5 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["flagged"] = flagged_positives()
         context["corrections"] = open_corrections(user)
         context["verification"] = verification_summary()
+        context["policy"] = policy_versions(user, now=now)
     return context

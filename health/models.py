@@ -1,8 +1,11 @@
 """The core records: persons, regions, organisations and staff, risk areas, designations,
 itineraries, policy versions, and the precomputed health status with its history."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
@@ -298,22 +301,87 @@ def default_eligible_provinces() -> list[str]:
     return ["11", "12", "13"]
 
 
+# The bounds of each policy parameter (docs/rules.md, "Policy parameters and their bounds"): a value
+# outside them is a typing error, not a policy. Checked by the model (so by the service and the admin).
+POLICY_BOUNDS = {
+    "window_days": (7, 30),
+    "min_stay_hours": (1, 24),
+    "nat_valid_days": (1, 14),
+    "inbound_observation_days": (7, 60),
+    "inbound_arrival_grace_days": (0, 7),
+}
+
+
+def _bounded(name: str) -> list:
+    low, high = POLICY_BOUNDS[name]
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def provinces_known() -> set[str]:
+    """The two-digit codes of the GB/T 2260 provinces (the region table's province rows)."""
+    return {code[:2] for code in Region.objects.filter(level=Region.Level.PROVINCE).values_list("code", flat=True)}
+
+
+def eligible_provinces_validate(value) -> None:
+    codes = value if isinstance(value, list) else None
+    if not codes or any(not isinstance(code, str) or len(code) != 2 for code in codes):
+        raise ValidationError(_("请填写两位数字的省级代码，至少一个。"), code="invalid")
+    unknown = sorted(set(codes) - provinces_known())
+    if unknown:
+        raise ValidationError(
+            _("不是 GB/T 2260 的省级代码：%(codes)s。"), code="unknown", params={"codes": "、".join(unknown)}
+        )
+
+
+def home_region_validate(value: str) -> None:
+    if not (isinstance(value, str) and len(value) == 6 and value.endswith("0000") and value[:2] in provinces_known()):
+        raise ValidationError(_("本地区划须为省级区划代码（如 110000）。"), code="not_province")
+
+
+class PolicyQuerySet(models.QuerySet):
+    """Published versions are never edited or deleted: a rollback is a new version."""
+
+    def update(self, **kwargs):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+    def delete(self):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+
+POLICY_IMMUTABLE = _("已发布的规则参数版本不能修改或删除；如需回退，请以该版本为基础发布新版本。")
+
+
 class Policy(models.Model):
-    """A version of the rules' parameters; the highest version is in force."""
+    """A version of the rules' parameters: in force from `effective_from` until a later version's start.
+
+    The version in force at a moment is the highest whose `effective_from` has come. Rows are
+    only ever inserted (services.policy): never edited, never deleted.
+    """
 
     version = models.PositiveIntegerField(_("版本"), primary_key=True)
-    window_days = models.PositiveSmallIntegerField(_("行程回溯天数"), default=14)
-    min_stay_hours = models.PositiveSmallIntegerField(_("最短停留小时数"), default=4)
-    nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7)
-    inbound_observation_days = models.PositiveSmallIntegerField(_("入境观察天数"), default=28)
-    inbound_arrival_grace_days = models.PositiveSmallIntegerField(_("解除集中隔离后进京宽限天数"), default=1)
-    eligible_provinces = models.JSONField(_("可通行省份"), default=default_eligible_provinces)
-    home_region = models.CharField(_("本地区划"), max_length=6, default="110000")
+    window_days = models.PositiveSmallIntegerField(_("行程回溯天数"), default=14, validators=_bounded("window_days"))
+    min_stay_hours = models.PositiveSmallIntegerField(
+        _("最短停留小时数"), default=4, validators=_bounded("min_stay_hours")
+    )
+    nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7, validators=_bounded("nat_valid_days"))
+    inbound_observation_days = models.PositiveSmallIntegerField(
+        _("入境观察天数"), default=28, validators=_bounded("inbound_observation_days")
+    )
+    inbound_arrival_grace_days = models.PositiveSmallIntegerField(
+        _("解除集中隔离后进京宽限天数"), default=1, validators=_bounded("inbound_arrival_grace_days")
+    )
+    eligible_provinces = models.JSONField(
+        _("可通行省份"), default=default_eligible_provinces, validators=[eligible_provinces_validate]
+    )
+    home_region = models.CharField(_("本地区划"), max_length=6, default="110000", validators=[home_region_validate])
+    effective_from = models.DateTimeField(_("生效时间"), default=timezone.now)
     comment = models.CharField(_("说明"), max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发布人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("发布时间"), auto_now_add=True)
+
+    objects = PolicyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("规则参数版本")
@@ -322,6 +390,45 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
+
+    def save(self, *args, **kwargs):
+        # Only ever inserted: an edit would change the meaning of every status computed under it.
+        if not self._state.adding:
+            raise ValidationError(POLICY_IMMUTABLE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+    def clean(self):
+        # The home province's own stays must be able to pass: a home outside the eligible provinces
+        # would make every resident's itinerary "outside JJJ".
+        if (
+            isinstance(self.eligible_provinces, list)
+            and isinstance(self.home_region, str)
+            and self.home_region[:2] not in self.eligible_provinces
+        ):
+            raise ValidationError({"eligible_provinces": [_("可通行省份须包含本地区划所在省份。")]})
+
+
+class PolicyActivation(models.Model):
+    """The moment a version took effect and everyone was marked for recomputation: one row, once, per version.
+
+    Written in the transaction that publishes a version in force at once, or by the sweep when a
+    planned version's `effective_from` comes; the primary key makes "once" hold across processes.
+    """
+
+    policy = models.OneToOneField(
+        Policy, verbose_name=_("规则参数版本"), on_delete=models.PROTECT, primary_key=True, related_name="activation"
+    )
+    activated_at = models.DateTimeField(_("实际生效时间"))
+
+    class Meta:
+        verbose_name = _("规则参数生效记录")
+        verbose_name_plural = _("规则参数生效记录")
+
+    def __str__(self) -> str:
+        return f"v{self.policy_id} @ {self.activated_at:%Y-%m-%d %H:%M}"
 
 
 class StayPurge(models.Model):

@@ -47,8 +47,9 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 # --- policy and risk areas, as engine inputs -------------------------------------------------
-def policy_current() -> Policy:
-    row = PolicyVersion.objects.order_by("-version").first()
+def policy_current(*, now: datetime | None = None) -> Policy:
+    """The version in force at `now` (default: now): the highest whose planned start has come."""
+    row = PolicyVersion.objects.filter(effective_from__lte=now or timezone.now()).order_by("-version").first()
     if row is None:
         return Policy(version=0)
     return Policy(
@@ -155,7 +156,7 @@ def statuses_recompute(
 ) -> RecomputeResult:
     """Recompute the statuses of these persons, batch by batch, with the one engine."""
     now = now or timezone.now()
-    policy = policy or policy_current()
+    policy = policy or policy_current(now=now)
     risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
     result = RecomputeResult()
     for batch in chunked(sorted(set(person_ids)), settings.STATUS_RECOMPUTE_BATCH_SIZE):
@@ -407,8 +408,14 @@ def person_status_fresh(person_id: int, *, now: datetime | None = None) -> Healt
 
 # --- sweeps and fan-outs ---------------------------------------------------------------------
 def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[str, int]:
-    """Re-enqueue dirty persons whose message may be lost, and persons whose valid_until passed."""
+    """Re-enqueue dirty persons whose message may be lost, and persons whose valid_until passed.
+
+    First, a policy version whose planned start has come takes effect (everyone marked, once).
+    """
+    from health.services.policy import policy_activate_due
+
     now = now or timezone.now()
+    activated = policy_activate_due(now=now)
     stale = now - timedelta(seconds=settings.STATUS_SWEEP_GRACE_SECONDS)
     with transaction.atomic():
         # A row created dirty without a mark time (a new person) is as old as it gets.
@@ -432,7 +439,8 @@ def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[
         ids = dirty_ids + due_ids
         if ids:
             transaction.on_commit(lambda: statuses_enqueue(ids), robust=True)
-    return {"dirty": len(dirty_ids), "due": len(due_ids)}
+    counts = {"dirty": len(dirty_ids), "due": len(due_ids)}
+    return counts if activated is None else {**counts, "policy_activated": activated}
 
 
 def persons_at_region(region_code: str, *, home_region: str | None = None) -> set[int]:
@@ -526,7 +534,7 @@ def statuses_recompute_range(
     writes like `statuses_recompute`; each batch is its own transaction.
     """
     now = now or timezone.now()
-    policy = policy or policy_current()
+    policy = policy or policy_current(now=now)
     risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
     size = batch_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
     result = RecomputeResult()
