@@ -465,7 +465,10 @@ class PolicyForm(forms.ModelForm):
         moment = self.cleaned_data.get("effective_from")
         if moment is None:
             return None
-        return policy.policy_effective_from_check(moment, now=timezone.now())
+        try:
+            return policy.policy_effective_from_check(moment, now=timezone.now())
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["effective_from"]) from None
 
 
 @admin.register(Policy)
