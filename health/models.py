@@ -171,7 +171,7 @@ class RiskArea(models.Model):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True)
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True, db_default="")
     history = HistoricalRecords()
 
     objects = WithdrawableQuerySet.as_manager()
@@ -218,7 +218,7 @@ class Designation(models.Model):
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True)
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True, db_default="")
     history = HistoricalRecords()
 
     objects = WithdrawableQuerySet.as_manager()

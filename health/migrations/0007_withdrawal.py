@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='designation',
             name='withdrawal_reason',
-            field=models.CharField(blank=True, max_length=500, verbose_name='撤销原因'),
+            field=models.CharField(blank=True, db_default='', max_length=500, verbose_name='撤销原因'),
         ),
         migrations.AddField(
             model_name='designation',
@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicaldesignation',
             name='withdrawal_reason',
-            field=models.CharField(blank=True, max_length=500, verbose_name='撤销原因'),
+            field=models.CharField(blank=True, db_default='', max_length=500, verbose_name='撤销原因'),
         ),
         migrations.AddField(
             model_name='historicaldesignation',
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalriskarea',
             name='withdrawal_reason',
-            field=models.CharField(blank=True, max_length=500, verbose_name='撤销原因'),
+            field=models.CharField(blank=True, db_default='', max_length=500, verbose_name='撤销原因'),
         ),
         migrations.AddField(
             model_name='historicalriskarea',
@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='riskarea',
             name='withdrawal_reason',
-            field=models.CharField(blank=True, max_length=500, verbose_name='撤销原因'),
+            field=models.CharField(blank=True, db_default='', max_length=500, verbose_name='撤销原因'),
         ),
         migrations.AddField(
             model_name='riskarea',
