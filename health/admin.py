@@ -501,14 +501,10 @@ class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # a published version is never deleted: a rollback is a new version
 
-    def changelist_view(self, request, extra_context=None):
-        # One read of the timeline for the whole page (the state column asks it for each row).
-        self._timeline = policy_timeline()
-        return super().changelist_view(request, extra_context)
-
     @admin.display(description=_("状态"))
     def state(self, obj):
-        timeline = getattr(self, "_timeline", None) or policy_timeline()
+        # Two small queries a row: there are a handful of versions, and the answer must be of this moment.
+        timeline = policy_timeline()
         if timeline.current is not None and obj.version == timeline.current.version:
             return _("现行")
         if obj in timeline.planned:

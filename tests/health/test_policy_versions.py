@@ -309,3 +309,16 @@ def test_concurrent_sweeps_activate_a_version_once():
     assert errors == []
     assert sorted(results, key=lambda result: result or 0) == [None, None, None, planned.version]
     assert PolicyActivation.objects.filter(policy=planned).count() == 1
+
+
+def test_the_admin_list_shows_which_version_is_in_force_planned_or_overtaken(admin_user):
+    now = timezone.now()
+    overtaken = publish(window_days=10, effective_from=now + timedelta(days=2))
+    planned = publish(window_days=12, effective_from=now + timedelta(days=1))
+    page = browser(admin_user).get("/admin/health/policy/")
+    rows = {row[0]: row for row in page.context["cl"].result_list.values_list("version")}
+    assert set(rows) == {1, overtaken.version, planned.version}
+    html = page.content.decode()
+    assert "现行" in html
+    assert f"将于 {timezone.localtime(planned.effective_from):%Y-%m-%d %H:%M}" in html
+    assert "不会生效（已被编号更大的版本取代）" in html
