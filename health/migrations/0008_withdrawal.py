@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0006_stays_indexes_for_the_feed'),
+        ('health', '0007_stay_purge_runs'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
