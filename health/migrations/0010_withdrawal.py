@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0008_stays_partitioned_by_month'),
+        ('health', '0009_credentials_audit_corrections'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
