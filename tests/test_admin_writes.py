@@ -48,8 +48,6 @@ NOT_FACTS = {
     "django_celery_beat.SolarSchedule": "the scheduler",
     "django_celery_beat.IntervalSchedule": "the scheduler",
     "health.StaffMembership": "who acts for which organisation",
-    "health.MachineKey": "credentials of feeds and machines",
-    "knox.AuthToken": "credentials of staff sessions",
     "health.StatusCorrectionRequest": "a resident's request; resolving it changes no record",
 }
 # Policy versions: never changed or deleted; a publication recomputes everyone when it takes effect,

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0009_credentials_audit_corrections'),
+        ('health', '0010_status_verification'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -19,7 +19,7 @@ def published_versions_took_effect_when_published(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0010_withdrawal'),
+        ('health', '0011_withdrawal'),
     ]
 
     operations = [
