@@ -181,7 +181,7 @@ def test_the_admin_publishes_a_new_version_based_on_an_old_one(admin_user):
     assert (initial["window_days"], initial["eligible_provinces"], initial["home_region"]) == (14, "11,12,13", "110000")
     # and publishing it makes v3 with those values, v1 and v2 untouched
     with TestCase.captureOnCommitCallbacks(execute=True):
-        done = client.post(picked["Location"], form(comment=str(initial["comment"])))
+        done = client.post(picked["Location"], form(comment=str(initial["comment"])) | {"_impact_confirmed": "1"})
     assert done.status_code == 302
     assert (latest().version, latest().window_days, policy_current().version) == (old.version + 2, 14, old.version + 2)
     assert Policy.objects.get(version=old.version + 1).window_days == 7
