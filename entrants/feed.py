@@ -108,7 +108,7 @@ def _parse_jsonl(text: str) -> Iterator[tuple[int, dict]]:
             continue
         try:
             row = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
             yield line, {"__error__": _("不是有效的 JSON。")}
             continue
         if not isinstance(row, dict):
@@ -191,6 +191,16 @@ def _scrub(errors: dict[str, list[str]], row: dict) -> dict[str, list[str]]:
     return scrubbed
 
 
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
     """Every row, then the rows against each other and the database; FeedRejected if any is bad."""
     community_codes = {
@@ -198,6 +208,9 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
         for _line, row in rows
         if isinstance(row, dict) and _blank_to_none(row.get("community_code")) is not None
     }
+    # A code PostgreSQL cannot hold (a NUL, a lone surrogate from a JSON escape) names no community and
+    # must not reach the query (a 500); its row is refused by the field's own checks.
+    community_codes = {code for code in community_codes if _storable(code)}
     communities = set(
         Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code__in=community_codes).values_list(
             "code", flat=True

@@ -85,7 +85,7 @@ def answer(request: HttpRequest) -> HttpResponse | None:
             return None
         # UTF-8 only, as DRF's parser reads it (json.loads would also guess UTF-16 or UTF-32).
         body = json.loads(request.body.decode("utf-8"), parse_constant=_strict_constant)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep, the DRF view's 400
         return None
     if type(body) is not dict:
         return None

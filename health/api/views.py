@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +30,7 @@ from health.services import access, designations, itinerary, risk_areas, tokens
 
 from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
+from .errors import BODY_REFUSED
 from .throttling import (
     PublicAddressThrottle,
     PublicIdNumberThrottle,
@@ -212,10 +213,21 @@ class PublicView(APIView):
         wait = getattr(request, "public_throttle_wait", None)
         if wait is not None:
             self.throttled(request, wait)
+        # A body that cannot be read (malformed, nested too deep, too large, another media type) is
+        # still counted per address, then refused with its own 400/415 (DRF would give the view an
+        # empty body the second time it is read).
+        try:
+            request.data  # noqa: B018 - read (and parsed) here, once
+        except (exceptions.ParseError, exceptions.UnsupportedMediaType, *BODY_REFUSED) as error:
+            unreadable = error
+        else:
+            unreadable = None
         # Both counters in one round trip; DRF's own check asks each throttle in turn.
         exceeded = throttles_exceeded(self.get_throttles(), request, self)
         if exceeded:
             self.throttled(request, max(throttle.wait() for throttle in exceeded))
+        if unreadable is not None:
+            raise unreadable
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
