@@ -19,7 +19,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.security import client_address
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_digest, id_number_input_clean
 
 
 @dataclass(frozen=True)
@@ -31,18 +31,24 @@ class CheckedIdNumber:
     error: ValidationError | None = None
 
 
-def id_number_checked(request, raw: str) -> CheckedIdNumber:
-    """The ID number validated once per request and value: the throttle, the serializer and the lookup share it.
+def id_number_checked(request, raw: object) -> CheckedIdNumber:
+    """The `id_number` of a request (as sent: any JSON value) cleaned once by `id_number_input_clean`:
+    the throttle, the serializer field and the lookup share the result, so they accept and count the same.
 
     Kept on the request only (never in a process-wide cache: plain numbers must not outlive it).
     """
+    if type(raw) is not str:
+        try:
+            id_number_input_clean(raw)
+        except ValidationError as error:
+            return CheckedIdNumber(error=error)
     checked = getattr(request, "_id_numbers_checked", None)
     if checked is None:
         checked = {}
         request._id_numbers_checked = checked
     if raw not in checked:
         try:
-            number = id_number_clean(raw)
+            number = id_number_input_clean(raw)
         except ValidationError as error:
             checked[raw] = CheckedIdNumber(error=error)
         else:
@@ -201,8 +207,9 @@ class PublicAddressThrottle(AtomicRateThrottle):
 class PublicIdNumberThrottle(AtomicRateThrottle):
     """PUBLIC_THROTTLE_RATE per ID number, counted under its keyed digest: the plain number is never a cache key.
 
-    It stops the many-addresses enumeration of one person's status; a request without a valid
-    number is not counted here (it is refused as invalid, and counted per address).
+    It stops the many-addresses enumeration of one person's status. The number is cleaned as the
+    serializer cleans it (`id_number_checked`): every accepted number is counted under its canonical
+    form; a request without a valid number is refused as invalid (and counted per address).
     """
 
     scope = "public_id_number"
@@ -211,8 +218,7 @@ class PublicIdNumberThrottle(AtomicRateThrottle):
         data = request.data
         if not isinstance(data, dict):
             return None
-        raw = data.get("id_number")
-        return self.key_of(id_number_checked(request, raw).digest if isinstance(raw, str) else None)
+        return self.key_of(id_number_checked(request, data.get("id_number")).digest)
 
     def key_of(self, digest: str | None) -> str | None:
         return None if digest is None else self.cache_format % {"scope": self.scope, "ident": digest}

@@ -243,7 +243,6 @@ class StatusQueryView(PublicView):
     """The DRF view of the status query: the schema, and every request the fast path hands on (status_query.py)."""
 
     name_max_length = s.StatusQueryInputSerializer().fields["name"].max_length
-    id_number_max_length = s.StatusQueryInputSerializer().fields["id_number"].max_length
 
     @classmethod
     def response_headers(cls) -> dict[str, str]:

@@ -270,8 +270,8 @@ def test_a_fresh_status_is_answered_with_one_query_and_one_validation(api, db, m
     payload = with_beijing_stay()
     assert api.post(QUERY, payload, format="json").status_code == 200
     calls = []
-    clean = throttling.id_number_clean
-    monkeypatch.setattr(throttling, "id_number_clean", lambda raw: calls.append(raw) or clean(raw))
+    clean = throttling.id_number_input_clean
+    monkeypatch.setattr(throttling, "id_number_input_clean", lambda raw: calls.append(raw) or clean(raw))
     # when they ask again
     with django_assert_num_queries(1):
         response = api.post(QUERY, payload, format="json")
