@@ -95,7 +95,7 @@ def answer(request: HttpRequest) -> HttpResponse | None:
     checked = id_number_checked(request, body.get("id_number"))
     if checked.error is not None:
         return None
-    exceeded = public_throttles_exceeded(request, digest=checked.digest)
+    exceeded = public_throttles_exceeded(request, digest=checked.digest, name=name)
     if exceeded:
         # Already counted: the DRF view answers 429 from this, without counting again.
         request.public_throttle_wait = max(throttle.wait() for throttle in exceeded)

@@ -32,8 +32,10 @@ from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
 from .errors import BODY_REFUSED
 from .throttling import (
+    DeclarationPersonThrottle,
     PublicAddressThrottle,
     PublicIdNumberThrottle,
+    PublicPersonThrottle,
     TokenAddressThrottle,
     id_number_checked,
     throttles_exceeded,
@@ -203,7 +205,7 @@ class PublicView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle]
+    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle, PublicPersonThrottle]
 
     # Every public answer, whichever path gives it (status_query.py builds its own with these).
     extra_headers = {"Cache-Control": "no-store"}
@@ -265,6 +267,9 @@ class StatusQueryView(PublicView):
 
 
 class DeclarationView(PublicView):
+    # The number's ceiling is the query's (a declaration answers a status too); the owner's budget is its own.
+    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle, DeclarationPersonThrottle]
+
     @extend_schema(
         tags=["public"],
         summary=_("申报行程并重新计算健康状态"),

@@ -28,7 +28,7 @@ def with_beijing_stay(name="张三", **kwargs):
 
 def rates(rate: str) -> dict:
     framework = copy.deepcopy(settings.REST_FRAMEWORK)
-    framework["DEFAULT_THROTTLE_RATES"] = {"public_address": rate, "public_id_number": rate}
+    framework["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(framework["DEFAULT_THROTTLE_RATES"], rate)
     return framework
 
 
