@@ -176,9 +176,10 @@ def test_no_hostile_value_in_any_api_operation_is_a_5xx(caplog):
                 requests.send((method, template, name, label), call, f"{path}?{name}={value}")
         if method == "get":
             continue
-        # when the whole body is hostile, in every media type
+        # when the whole body is hostile, in every media type (the 10 MB ones as JSON and CSV: the rest refuse
+        # them by media type before reading)
         for label, raw in BODIES.items():
-            for media_type in MEDIA_TYPES:
+            for media_type in MEDIA_TYPES if len(raw) < MB else MEDIA_TYPES[:2]:
                 requests.send((method, template, media_type, label), call, path, data=raw, content_type=media_type)
         # when one property of an otherwise valid body is hostile
         for name in _properties(schema, operation):
