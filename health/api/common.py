@@ -21,8 +21,8 @@ from .throttling import id_number_checked
 class IdNumberField(serializers.CharField):
     """A resident ID number: a JSON string only, cleaned by `id_number_input_clean`, never echoed.
 
-    Within a request the value is cleaned once and shared with the public per-number throttle
-    (`id_number_checked`): what this field accepts is exactly what the throttle counts.
+    Within a public request the value is cleaned once and shared with the per-number throttles
+    (`id_number_checked`): what this field accepts is exactly what they count.
     """
 
     def __init__(self, **kwargs):
@@ -31,7 +31,9 @@ class IdNumberField(serializers.CharField):
 
     def to_internal_value(self, data):
         request = self.context.get("request")
-        if request is not None:
+        # Shared with the public throttle, which has cleaned the request's number already; a staff feed's
+        # thousands of numbers are not kept on the request (nor digested here).
+        if request is not None and getattr(request, "_id_numbers_checked", None) is not None:
             checked = id_number_checked(request, data)
             if checked.error is not None:
                 raise serializers.ValidationError(checked.error.messages)
