@@ -6,7 +6,6 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -14,6 +13,7 @@ from django.utils.translation import ngettext
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.display import beijing_time
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
@@ -190,9 +190,9 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             _("判定依据"),
             ", ".join(status.reasons) or "—",
             _("有效至"),
-            timezone.localtime(status.valid_until).strftime("%Y-%m-%d %H:%M") if status.valid_until else "—",
+            beijing_time(status.valid_until),
             _("计算时间"),
-            timezone.localtime(status.computed_at).strftime("%Y-%m-%d %H:%M:%S") if status.computed_at else "—",
+            beijing_time(status.computed_at, seconds=True),
         )
 
     @admin.display(description=_("状态变更记录"))
@@ -203,7 +203,7 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    timezone.localtime(event.computed_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    beijing_time(event.computed_at, seconds=True),
                     _status_label(event.old_status) if event.old_status else "—",
                     _status_label(event.new_status),
                     ", ".join(event.new_reasons),
@@ -225,19 +225,16 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
 
     @admin.display(description=_("计划解除时间变更历史"))
     def planned_end_history(self, obj):
-        def moment(value):
-            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
-
         changes = selectors.planned_end_history(obj)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
             (
                 (
-                    moment(change.changed_at),
+                    beijing_time(change.changed_at),
                     change.changed_by.get_username() if change.changed_by else "—",
-                    moment(change.old_planned_end_at),
-                    moment(change.new_planned_end_at),
+                    beijing_time(change.old_planned_end_at),
+                    beijing_time(change.new_planned_end_at),
                     change.comment,
                 )
                 for change in changes

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import local, person_explanation, reasons_sentence
+from health.explanations import person_explanation, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
 from health.models import (
@@ -501,11 +502,11 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
 
     @admin.display(description=_("提交时间"), ordering="submitted_at")
     def submitted_at_display(self, obj):
-        return local(obj.submitted_at)
+        return beijing_time(obj.submitted_at)
 
     @admin.display(description=_("处理时间"))
     def resolved_at_display(self, obj):
-        return local(obj.resolved_at)
+        return beijing_time(obj.resolved_at)
 
     @admin.display(description=_("人员"))
     def person_link(self, obj):

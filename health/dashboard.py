@@ -19,7 +19,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.explanations import local
+from health.display import beijing_time
 from health.models import (
     Designation,
     HealthStatus,
@@ -91,7 +91,7 @@ def community_due(user, *, today: date | None = None) -> dict:
                 "name": record.person.name,
                 "id_masked": record.person.id_masked,
                 "kind": record.get_kind_display(),
-                "planned_end_at": local(record.planned_end_at),
+                "planned_end_at": beijing_time(record.planned_end_at),
                 "url": _admin_url("communities_quarantinerecord_change", record.pk),
             }
             for record in queryset[:LIST_LIMIT]
@@ -151,7 +151,7 @@ def hotel_guests(user) -> dict:
             {
                 "name": checkin.person.name,
                 "id_masked": checkin.person.id_masked,
-                "checked_in_at": local(checkin.checked_in_at),
+                "checked_in_at": beijing_time(checkin.checked_in_at),
                 "url": _admin_url("hotels_checkin_change", checkin.pk),
             }
             for checkin in missing.select_related("person")[:LIST_LIMIT]
@@ -276,7 +276,7 @@ def _feed(department, source, last, now, laggards=(), laggards_title="") -> Feed
     return Feed(
         department=str(department),
         source=str(source),
-        last=local(last),
+        last=beijing_time(last),
         behind=_behind(last, now),
         level=_level(last, now),
         laggards=list(laggards),
@@ -290,7 +290,7 @@ def _laggards(organisations, now: datetime) -> tuple[datetime | None, list[dict]
     latest = max((row.last for row in rows if row.last is not None), default=None)
     rows.sort(key=lambda row: (row.last is not None, row.last or now))
     return latest, [
-        {"name": row.name, "last": local(row.last), "behind": _behind(row.last, now), "level": _level(row.last, now)}
+        {"name": row.name, "last": beijing_time(row.last), "behind": _behind(row.last, now), "level": _level(row.last, now)}
         for row in rows[:5]
     ]
 
@@ -341,7 +341,7 @@ def flagged_positives() -> dict:
                 "name": row.person.name,
                 "id_masked": row.person.id_masked,
                 "status": row.get_status_display(),
-                "positive_at": local(row.positive_at),
+                "positive_at": beijing_time(row.positive_at),
                 "url": _admin_url("health_person_change", row.person_id),
             }
             for row in flagged[:LIST_LIMIT]
@@ -367,7 +367,7 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
     if role is None:
         return None
     now = now or timezone.now()
-    context: dict = {"role": role, "now": local(now)}
+    context: dict = {"role": role, "now": beijing_time(now)}
     if role == Role.COMMUNITY:
         context["due"] = community_due(user, today=timezone.localdate(now))
         context["by_status"] = persons_by_status(user)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from health.display import beijing_day, beijing_time
 from health.models import Designation, HealthStatus, ItineraryDeclaration, ItineraryStay, Person, StatusEvent
 
 # The rule ids of docs/status-rules: what each says, in a sentence a front desk can read out.
@@ -89,13 +89,6 @@ def reasons_sentence(reasons) -> str:
     return "；".join(reason_sentence(code) for code in codes)
 
 
-def local(moment: datetime | None, *, seconds: bool = False) -> str:
-    """Beijing time (TIME_ZONE), or "—"."""
-    if moment is None:
-        return "—"
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
-
-
 @dataclass
 class RecordRow:
     text: str
@@ -148,11 +141,11 @@ def _quarantines(person: Person, link_for: LinkFor) -> RecordSection:
 
     def describe(record):
         end = (
-            gettext("已于 %(at)s 解除") % {"at": local(record.lifted_at)}
+            gettext("已于 %(at)s 解除") % {"at": beijing_time(record.lifted_at)}
             if record.lifted_at
-            else gettext("尚未解除（计划 %(at)s）") % {"at": local(record.planned_end_at)}
+            else gettext("尚未解除（计划 %(at)s）") % {"at": beijing_time(record.planned_end_at)}
         )
-        started = gettext("开始于 %(at)s") % {"at": local(record.started_at)}
+        started = gettext("开始于 %(at)s") % {"at": beijing_time(record.started_at)}
         text = " · ".join([str(record.get_kind_display()), record.community.name, started, end])
         return text, record.lifted_at is None
 
@@ -163,11 +156,11 @@ def _quarantines(person: Person, link_for: LinkFor) -> RecordSection:
 def _designations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(designation):
         end = (
-            gettext("已于 %(at)s 解除") % {"at": local(designation.cleared_at)}
+            gettext("已于 %(at)s 解除") % {"at": beijing_time(designation.cleared_at)}
             if designation.cleared_at
             else gettext("尚未解除")
         )
-        designated = gettext("认定于 %(at)s") % {"at": local(designation.designated_at)}
+        designated = gettext("认定于 %(at)s") % {"at": beijing_time(designation.designated_at)}
         text = " · ".join([str(designation.get_kind_display()), designated, end])
         return text, designation.cleared_at is None or designation.cleared_at > timezone.now()
 
@@ -180,19 +173,19 @@ def _checkins(person: Person, link_for: LinkFor) -> RecordSection:
 
     def describe(checkin):
         stay = (
-            gettext("已于 %(at)s 离店") % {"at": local(checkin.checked_out_at)}
+            gettext("已于 %(at)s 离店") % {"at": beijing_time(checkin.checked_out_at)}
             if checkin.checked_out_at
             else gettext("在住")
         )
         tests = "、".join(
             gettext("%(result)s（%(source)s，采样于 %(at)s）")
-            % {"result": test.get_result_display(), "source": test.get_source_display(), "at": local(test.sampled_at)}
+            % {"result": test.get_result_display(), "source": test.get_source_display(), "at": beijing_time(test.sampled_at)}
             for test in checkin.nat_tests.all()
         ) or gettext("无")
         text = " · ".join(
             [
                 checkin.hotel.name,
-                gettext("入住于 %(at)s") % {"at": local(checkin.checked_in_at)},
+                gettext("入住于 %(at)s") % {"at": beijing_time(checkin.checked_in_at)},
                 stay,
                 gettext("来源地：%(region)s") % {"region": checkin.origin_region.name},
                 gettext("核酸：%(tests)s") % {"tests": tests},
@@ -214,14 +207,14 @@ def _inbound(person: Person, link_for: LinkFor) -> RecordSection:
 
     def describe(case):
         released = (
-            gettext("已于 %(at)s 解除观察") % {"at": local(case.released_at)}
+            gettext("已于 %(at)s 解除观察") % {"at": beijing_time(case.released_at)}
             if case.released_at
             else gettext("社区尚未解除观察")
         )
         community = case.managing_community.name if case.managing_community else gettext("无管理社区")
-        parts = [gettext("入境于 %(day)s") % {"day": f"{case.entered_country_on:%Y-%m-%d}"}, case.port_of_entry]
+        parts = [gettext("入境于 %(day)s") % {"day": beijing_day(case.entered_country_on)}, case.port_of_entry]
         if case.entered_city_on:
-            parts.append(gettext("进京于 %(day)s") % {"day": f"{case.entered_city_on:%Y-%m-%d}"})
+            parts.append(gettext("进京于 %(day)s") % {"day": beijing_day(case.entered_city_on)})
         text = " · ".join([*parts, community, released])
         return text, case.released_at is None
 
@@ -233,8 +226,8 @@ def _inbound(person: Person, link_for: LinkFor) -> RecordSection:
 
 def _stays(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(stay):
-        left = local(stay.left_at) if stay.left_at else gettext("仍在当地")
-        arrived = gettext("到达于 %(at)s") % {"at": local(stay.arrived_at)}
+        left = beijing_time(stay.left_at) if stay.left_at else gettext("仍在当地")
+        arrived = gettext("到达于 %(at)s") % {"at": beijing_time(stay.arrived_at)}
         return " · ".join([str(stay.region), arrived, gettext("离开：%(at)s") % {"at": left}]), stay.left_at is None
 
     stays = ItineraryStay.objects.filter(person=person).select_related("region").order_by("-arrived_at", "-pk")
@@ -243,7 +236,7 @@ def _stays(person: Person, link_for: LinkFor) -> RecordSection:
 
 def _declarations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(declaration):
-        declared = gettext("申报于 %(at)s") % {"at": local(declaration.declared_at)}
+        declared = gettext("申报于 %(at)s") % {"at": beijing_time(declaration.declared_at)}
         return " · ".join([declared, "、".join(declaration.region_codes)]), False
 
     declarations = ItineraryDeclaration.objects.filter(person=person).order_by("-declared_at", "-pk")
@@ -255,7 +248,7 @@ def _history(person: Person) -> list[dict]:
     events = StatusEvent.objects.filter(person=person).order_by("-computed_at", "-pk")[:50]
     return [
         {
-            "at": local(event.computed_at, seconds=True),
+            "at": beijing_time(event.computed_at, seconds=True),
             "old": str(labels.get(event.old_status, "—")),
             "new": str(labels.get(event.new_status, event.new_status)),
             "rule": event.new_reasons[0] if event.new_reasons else "",
@@ -293,13 +286,13 @@ def person_explanation(
         rule=rule,
         rule_text=rule_sentence(rule, window_days=window_days, inbound_days=inbound_days),
         reasons=[(code, reason_sentence(code)) for code in reasons if code not in RULE_SENTENCES],
-        valid_until=local(status.valid_until),
+        valid_until=beijing_time(status.valid_until),
         valid_until_note=(
             gettext("到这个时间会自动重新判定；有新记录时也会立即重新判定。")
             if status.valid_until
             else gettext("没有已知的到期时间：只有新的记录（如解除隔离、离店、申报行程）会改变状态。")
         ),
-        computed_at=local(status.computed_at, seconds=True),
+        computed_at=beijing_time(status.computed_at, seconds=True),
         policy_version=status.policy_version,
         needs_review=status.needs_review,
         sections=sections,

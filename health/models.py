@@ -6,6 +6,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from health.display import beijing_time
+
 
 class Region(models.Model):
     """A GB/T 2260 administrative division (province, prefecture-level city, county/district)."""
@@ -236,7 +238,7 @@ class ItineraryStay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.region_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {self.region_id} {beijing_time(self.arrived_at)}"
 
 
 class ItineraryDeclaration(models.Model):
@@ -253,7 +255,7 @@ class ItineraryDeclaration(models.Model):
         indexes = [models.Index(fields=["person", "declared_at"], name="declaration_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {beijing_time(self.declared_at)}"
 
 
 def default_eligible_provinces() -> list[str]:
@@ -385,7 +387,7 @@ class StatusAccess(models.Model):
         indexes = [models.Index(fields=["person", "-accessed_at"], name="statusaccess_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.person_id} @ {self.accessed_at:%Y-%m-%d %H:%M}"
+        return f"{self.user} → {self.person_id} @ {beijing_time(self.accessed_at)}"
 
 
 class StatusCorrectionRequest(models.Model):
@@ -435,4 +437,4 @@ class StatusCorrectionRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.submitted_at:%Y-%m-%d %H:%M} {self.get_state_display()}"
+        return f"{self.person} {beijing_time(self.submitted_at)} {self.get_state_display()}"
