@@ -7,8 +7,8 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
@@ -314,7 +314,27 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             return None
         active = queryset.filter(lifted_at__isnull=True).select_related("person").order_by("pk")
         if request.POST.get("confirm") == "yes":
-            lifted = services.quarantines_lift(actor=request.user, records_or_ids=list(active.values_list("pk", flat=True)))
+            try:
+                lifted = services.quarantines_lift(
+                    actor=request.user, records_or_ids=list(active.values_list("pk", flat=True))
+                )
+            except ValidationError:
+                ahead = [record for record in active if record.started_at > timezone.now()]
+                if not ahead:
+                    raise  # another refusal: the admin shows it as it is
+                self.message_user(
+                    request,
+                    gettext("以下隔离记录的开始时间晚于当前时间，尚不能解除：%(records)s。未解除任何记录，请在开始时间之后再操作。")
+                    % {
+                        "records": "、".join(
+                            gettext("%(name)s（%(id)s，开始于 %(at)s）")
+                            % {"name": record.person.name, "id": record.person.id_masked, "at": beijing_time(record.started_at)}
+                            for record in ahead
+                        )
+                    },
+                    messages.ERROR,
+                )
+                return None
             self.message_user(
                 request,
                 ngettext("已解除 %(count)d 条隔离记录，健康状态已更新。", "已解除 %(count)d 条隔离记录，健康状态已更新。", len(lifted))

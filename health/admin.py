@@ -7,7 +7,7 @@ records of (selectors.persons_visible_to). Every write goes through a service.
 """
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.display import beijing_time
-from health.errors import ApplicationError, PersonConflict
+from health.errors import PersonConflict
 from health.explanations import person_explanation, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
@@ -488,13 +488,10 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         return (*self.readonly_base, *self.resolved_fields)
 
     def save_model(self, request, obj, form, change):
-        try:
-            saved = corrections.correction_resolve(
-                actor=request.user, request=obj, comment=form.cleaned_data["resolution_comment"]
-            )
-        except ApplicationError as error:
-            self.message_user(request, str(error.message), messages.ERROR)
-            return
+        # Resolved meanwhile by a colleague: the form no longer has the field, the service refuses,
+        # and the refusal comes back on the page (ServiceRefusalAdmin).
+        comment = form.cleaned_data.get("resolution_comment", request.POST.get("resolution_comment", ""))
+        saved = corrections.correction_resolve(actor=request.user, request=obj, comment=comment)
         obj.state, obj.resolved_by, obj.resolved_at = saved.state, saved.resolved_by, saved.resolved_at
 
     def save_related(self, request, form, formsets, change):

@@ -17,6 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.display import beijing_time
+from health.errors import ApplicationError
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region
@@ -390,7 +392,33 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
             if not open_stays:
                 self.message_user(request, gettext("所选客人均已离店，未做任何更改。"), messages.WARNING)
                 return None
-            done = services.checkouts(actor=request.user, checkins=open_stays)
+            try:
+                done = services.checkouts(actor=request.user, checkins=open_stays)
+            except ApplicationError:
+                # Another desk checked one of them out between this page and the confirmation.
+                left = CheckIn.objects.filter(
+                    pk__in=[checkin.pk for checkin in open_stays], checked_out_at__isnull=False
+                ).select_related("person", "checked_out_by")
+                if not left:
+                    raise
+                self.message_user(
+                    request,
+                    gettext("办理离店未完成：以下客人刚刚已由他人办理离店：%(guests)s。所选客人均未做更改，请核对列表后重试。")
+                    % {
+                        "guests": "、".join(
+                            gettext("%(name)s（%(id)s，离店时间 %(at)s，经办人 %(by)s）")
+                            % {
+                                "name": checkin.person.name,
+                                "id": checkin.person.id_masked,
+                                "at": beijing_time(checkin.checked_out_at),
+                                "by": checkin.checked_out_by.get_username() if checkin.checked_out_by else "—",
+                            }
+                            for checkin in left
+                        )
+                    },
+                    messages.ERROR,
+                )
+                return None
             self.message_user(request, gettext("已为 %(count)s 位客人办理离店。") % {"count": len(done)}, messages.SUCCESS)
             for checkin in done:
                 health_status = person_status_fresh(checkin.person_id)
