@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +15,7 @@ from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.display import beijing_time
+from health.explanations import cause_label, reasons_labels
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
@@ -187,8 +189,8 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
         return format_html(
             "<strong>{}</strong><br>{}：{}<br>{}：{}<br>{}：{}",
             _status_label(status.status),
-            _("判定依据"),
-            ", ".join(status.reasons) or "—",
+            _("原因"),
+            reasons_labels(status.reasons) or "—",
             _("有效至"),
             beijing_time(status.valid_until),
             _("计算时间"),
@@ -206,8 +208,8 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
                     beijing_time(event.computed_at, seconds=True),
                     _status_label(event.old_status) if event.old_status else "—",
                     _status_label(event.new_status),
-                    ", ".join(event.new_reasons),
-                    event.cause,
+                    reasons_labels(event.new_reasons) or "—",
+                    cause_label(event.cause),
                 )
                 for event in events
             ),
@@ -218,8 +220,8 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             _("时间"),
             _("状态"),
-            _("判定依据"),
             _("原因"),
+            _("变更起因"),
             rows,
         )
 

@@ -35,7 +35,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to
+from health.selectors import persons_visible_to, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
@@ -100,15 +100,16 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             # The audited read: the access is on record before the status is shown.
             status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
             person.health_status = status
-            current = policy_current()
+            organisation = user_organisation(request.user)
+            health_department = organisation is not None and organisation.kind == Organisation.Kind.HEALTH
             extra_context = {
                 **(extra_context or {}),
                 "explanation": person_explanation(
                     person,
                     status,
                     link_for=self._link_for(request),
-                    window_days=current.window_days,
-                    inbound_days=current.inbound_observation_days,
+                    policy=policy_current(),
+                    show_rule_ids=self.is_admin(request) or health_department,
                 ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
