@@ -17,7 +17,7 @@ from health import retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.display import beijing_time
 from health.errors import PersonConflict
-from health.explanations import person_explanation, reasons_sentence
+from health.explanations import CAUSES, cause_label, person_explanation, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
 from health.models import (
@@ -377,21 +377,101 @@ class PolicyAdmin(OrganisationScopedAdmin):
 
 
 # --- history and audit ---------------------------------------------------------------------------
+class NewStatusFilter(admin.SimpleListFilter):
+    title = _("新状态")
+    parameter_name = "new_status"
+
+    def lookups(self, request, model_admin):
+        return HealthStatus.Code.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(new_status=self.value()) if self.value() else queryset
+
+
+class CauseFilter(admin.SimpleListFilter):
+    title = _("变更起因")
+    parameter_name = "cause"
+
+    def lookups(self, request, model_admin):
+        return [(cause, label) for cause, label in CAUSES.items() if cause]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cause=self.value()) if self.value() else queryset
+
+
 @admin.register(StatusEvent)
 class StatusEventAdmin(ScopedReadOnlyAdmin):
+    """The history of status changes in words: statuses, reasons and causes by their labels, no JSON."""
+
     organisation_kinds = HEALTH
-    list_display = ("person", "old_status", "new_status", "new_reasons", "cause", "computed_at", "policy_version")
-    list_filter = ("new_status", "cause")
+    list_display = ("computed_at", "person", "old_status_words", "new_status_words", "reasons_words", "cause_words")
+    list_filter = (NewStatusFilter, CauseFilter)
     list_select_related = ("person",)
+    fields = (
+        "person",
+        "computed_at",
+        "old_status_words",
+        "old_reasons_words",
+        "new_status_words",
+        "reasons_words",
+        "cause_words",
+        "policy_version",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("原状态"), ordering="old_status")
+    def old_status_words(self, obj):
+        return status_label(obj.old_status)
+
+    @admin.display(description=_("新状态"), ordering="new_status")
+    def new_status_words(self, obj):
+        return status_label(obj.new_status)
+
+    @admin.display(description=_("原因"))
+    def reasons_words(self, obj):
+        return reasons_labels(obj.new_reasons) or "—"
+
+    @admin.display(description=_("原来的原因"))
+    def old_reasons_words(self, obj):
+        return reasons_labels(obj.old_reasons) or "—"
+
+    @admin.display(description=_("变更起因"), ordering="cause")
+    def cause_words(self, obj):
+        return cause_label(obj.cause)
+
+
+CHANNELS = {Channel.API: _("接口查询"), Channel.ADMIN: _("管理后台查看")}
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    title = _("渠道")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return list(CHANNELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
-    list_display = ("accessed_at", "user", "person", "channel", "purpose")
-    list_filter = ("channel",)
+    list_display = ("accessed_at", "user", "person", "channel_words", "purpose_words")
+    list_filter = (ChannelFilter,)
     list_select_related = ("user", "person")
     search_fields = ("user__username", "purpose")
+    fields = ("accessed_at", "user", "person", "channel_words", "purpose_words")
+    readonly_fields = fields
+
+    @admin.display(description=_("渠道"), ordering="channel")
+    def channel_words(self, obj):
+        return CHANNELS.get(obj.channel, _("其他渠道"))
+
+    @admin.display(description=_("事由"))
+    def purpose_words(self, obj):
+        # The API asks for a purpose in words; a page view in the admin has none to give.
+        return obj.purpose or (_("查看人员健康状态") if obj.channel == Channel.ADMIN else "—")
 
 
 # --- organisations and staff ---------------------------------------------------------------------

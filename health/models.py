@@ -368,7 +368,8 @@ class StatusEvent(models.Model):
         indexes = [models.Index(fields=["person", "-computed_at"], name="statusevent_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id}: {self.old_status or '—'} → {self.new_status}"
+        labels = dict(HealthStatus.Code.choices)
+        return f"{self.person_id}: {labels.get(self.old_status, '—')} → {labels.get(self.new_status, '—')}"
 
 
 class StatusAccess(models.Model):
