@@ -302,7 +302,7 @@ class StayPurge(models.Model):
         ordering = ["-ran_at"]
 
     def __str__(self) -> str:
-        return f"{self.ran_at:%Y-%m-%d %H:%M}"
+        return beijing_time(self.ran_at)
 
 
 class HealthStatus(models.Model):
