@@ -131,6 +131,7 @@ CAUSES = {
     "inbound_updated": _("入境人员信息更新"),
     "inbound_released": _("社区解除入境观察"),
     "inbound_feed": _("入境人员数据导入"),
+    "inbound_deleted": _("删除入境人员记录"),
     "generated": _("演示数据生成"),
 }
 
