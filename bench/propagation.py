@@ -51,11 +51,11 @@ def _post(path: str, body: dict, token: str | None = None) -> dict:
 def _token() -> str:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     call_command("create_staff", "bench-health", "--password", "bench-Only-Secret-42", "--department", "health")
     user = get_user_model().objects.get(username="bench-health")
-    return Token.objects.get_or_create(user=user)[0].key
+    return AuthToken.objects.create(user=user)[1]
 
 
 def _candidates(count: int, persons: int) -> list[tuple[str, str, int]]:

@@ -6,6 +6,7 @@ import time
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 SESSION_STARTED_KEY = "_health_session_started_at"
 
@@ -24,6 +25,11 @@ def client_address(request: HttpRequest) -> str:
         if hops:
             return hops[-min(num_proxies, len(hops))]
     return remote
+
+
+def client_address_digest(request: HttpRequest) -> str:
+    """A keyed digest of the client's address: the same client gives the same value, the address is not stored."""
+    return salted_hmac("health.client_address", client_address(request), algorithm="sha256").hexdigest()
 
 
 class AbsoluteSessionLifetimeMiddleware:

@@ -7,16 +7,21 @@ records of (selectors.persons_visible_to). Every write goes through a service.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
+from rest_framework_api_key.models import APIKey
 
-from health import retention
+from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.admin_preview import ImpactPreviewAdmin
+from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
-from health.errors import PersonConflict
+from health.errors import ApplicationError, PersonConflict
 from health.explanations import CAUSES, cause_label, person_explanation, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
@@ -25,6 +30,7 @@ from health.models import (
     HealthStatus,
     ItineraryDeclaration,
     ItineraryStay,
+    MachineKey,
     Organisation,
     Person,
     Policy,
@@ -36,7 +42,7 @@ from health.models import (
     StatusEvent,
 )
 from health.selectors import persons_visible_to, user_organisation
-from health.services import corrections, designations, policy, risk_areas, staff
+from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
 from health.services.statuses import policy_current
@@ -44,6 +50,11 @@ from health.services.statuses import policy_current
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")
 admin.site.index_title = _("管理首页")
+# The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
+# table is unused (systems have health.MachineKey). Both are replaced below.
+for _library_model in (AuthToken, APIKey):
+    if admin.site.is_registered(_library_model):
+        admin.site.unregister(_library_model)
 
 ALL_KINDS = tuple(Organisation.Kind.values)
 HEALTH = (Organisation.Kind.HEALTH,)
@@ -155,8 +166,8 @@ class RiskAreaForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(RiskArea)
-class RiskAreaAdmin(OrganisationScopedAdmin):
-    """Saved through the service: every change fans out to persons with a place in the region."""
+class RiskAreaAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
+    """Saved through the service after its impact preview: every change fans out to persons with a place in the region."""
 
     organisation_kinds = HEALTH
     organisation_field = None  # one health authority for the city: its staff see every designation
@@ -191,6 +202,16 @@ class RiskAreaAdmin(OrganisationScopedAdmin):
                 effective_to=obj.effective_to,
             )
         obj.pk = saved.pk
+
+    def impact_preview(self, request, form, obj):
+        data = form.cleaned_data
+        return impact.risk_area_impact(
+            region_code=obj.region_id if obj is not None else data["region"].code,
+            level=data["level"],
+            effective_from=data["effective_from"],
+            effective_to=data.get("effective_to"),
+            replacing=obj,
+        )
 
 
 # --- designations --------------------------------------------------------------------------------
@@ -347,7 +368,7 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(Policy)
-class PolicyAdmin(OrganisationScopedAdmin):
+class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
     """A new version is published (everyone is recomputed after commit); versions are never edited."""
 
     organisation_kinds = ()  # administrators only
@@ -374,6 +395,9 @@ class PolicyAdmin(OrganisationScopedAdmin):
         published = policy.policy_publish(actor=request.user, **form.cleaned_data)
         obj.version = published.version
         obj.created_at = published.created_at
+
+    def impact_preview(self, request, form, obj):
+        return impact.policy_impact(proposed=impact.policy_proposed(form.cleaned_data))
 
 
 # --- history and audit ---------------------------------------------------------------------------
@@ -457,11 +481,12 @@ class ChannelFilter(admin.SimpleListFilter):
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
-    list_display = ("accessed_at", "user", "person", "channel_words", "purpose_words")
-    list_filter = (ChannelFilter,)
-    list_select_related = ("user", "person")
-    search_fields = ("user__username", "purpose")
-    fields = ("accessed_at", "user", "person", "channel_words", "purpose_words")
+    # Who as they were at the read (the snapshot), not as the account is named today.
+    list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    list_filter = (ChannelFilter, "organisation_kind")
+    list_select_related = ("person",)
+    search_fields = ("username", "organisation_name", "purpose")
+    fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
     readonly_fields = fields
 
     @admin.display(description=_("渠道"), ordering="channel")
@@ -510,7 +535,15 @@ class StaffMembershipAdmin(OrganisationScopedAdmin):
 
 # --- status correction requests ------------------------------------------------------------------
 class CorrectionResolveForm(forms.ModelForm):
-    """The one thing staff write on a request: the comment that resolves it."""
+    """What staff do with a request: resolve it with a comment, or pass it on to whoever can act on it."""
+
+    reroute_to = forms.ModelChoiceField(
+        label=_("转交至"),
+        queryset=Organisation.objects.filter(kind__in=corrections.HANDLER_KINDS),
+        required=False,
+        help_text=_("本机构无法处理时（例如状态由其他机构的记录决定），选择应处理的机构并说明原因，不填处理意见。"),
+    )
+    reroute_note = forms.CharField(label=_("转交说明"), max_length=corrections.NOTE_MAX, required=False)
 
     class Meta:
         model = StatusCorrectionRequest
@@ -518,20 +551,30 @@ class CorrectionResolveForm(forms.ModelForm):
         widgets = {"resolution_comment": forms.Textarea(attrs={"rows": 4, "cols": 60})}
         help_texts = {"resolution_comment": _("核实后填写处理意见并保存，申请即标记为已处理。如记录有误，请先在相应记录页面更正。")}
 
-    def clean_resolution_comment(self):
-        comment = (self.cleaned_data.get("resolution_comment") or "").strip()
-        if not comment:
-            raise ValidationError(_("请填写处理意见。"))
+    def clean(self):
+        cleaned = super().clean()
+        comment = (cleaned.get("resolution_comment") or "").strip()
+        target = cleaned.get("reroute_to")
         if self.instance.state != StatusCorrectionRequest.State.OPEN:
             raise ValidationError(_("该申请已处理，不能重复处理。"))
-        return comment
+        if target is not None:
+            if comment:
+                self.add_error("resolution_comment", _("转交时不填处理意见。"))
+            if not (cleaned.get("reroute_note") or "").strip():
+                self.add_error("reroute_note", _("请说明转交原因。"))
+            if target.pk == self.instance.organisation_id:
+                self.add_error("reroute_to", _("该申请已由该机构处理。"))
+        elif not comment:
+            self.add_error("resolution_comment", _("请填写处理意见。"))
+        cleaned["resolution_comment"] = comment
+        return cleaned
 
 
 @admin.register(StatusCorrectionRequest)
 class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
 
-    organisation_kinds = (Organisation.Kind.COMMUNITY, Organisation.Kind.HEALTH)
+    organisation_kinds = corrections.HANDLER_KINDS
     organisation_field = "organisation"
     member_can_add = False
     form = CorrectionResolveForm
@@ -548,6 +591,7 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         "status_now",
         "message",
         "organisation",
+        "routing_note",
         "state",
     )
     resolved_fields = ("resolution_comment", "resolved_by", "resolved_at_display")
@@ -559,6 +603,8 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         return False  # requests come from residents, through the API
 
     def get_fields(self, request, obj=None):
+        if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN and self.has_change_permission(request, obj):
+            return (*self.readonly_base, "resolution_comment", "reroute_to", "reroute_note")
         if obj is not None and obj.state == StatusCorrectionRequest.State.OPEN:
             return (*self.readonly_base, "resolution_comment")
         return (*self.readonly_base, *self.resolved_fields)
@@ -569,10 +615,22 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         return (*self.readonly_base, *self.resolved_fields)
 
     def save_model(self, request, obj, form, change):
-        # Resolved meanwhile by a colleague: the form no longer has the field, the service refuses,
-        # and the refusal comes back on the page (ServiceRefusalAdmin).
-        comment = form.cleaned_data.get("resolution_comment", request.POST.get("resolution_comment", ""))
-        saved = corrections.correction_resolve(actor=request.user, request=obj, comment=comment)
+        target = form.cleaned_data.get("reroute_to")
+        try:
+            if target is not None:
+                saved = corrections.correction_reroute(
+                    actor=request.user, request=obj, organisation=target, note=form.cleaned_data["reroute_note"]
+                )
+                obj.organisation, obj.routing_note = saved.organisation, saved.routing_note
+                self.message_user(request, _("已转交 %(organisation)s。") % {"organisation": target}, messages.SUCCESS)
+                return
+            # Resolved meanwhile by a colleague: the form no longer has the field, and the service refuses.
+            comment = form.cleaned_data.get("resolution_comment", request.POST.get("resolution_comment", ""))
+            saved = corrections.correction_resolve(actor=request.user, request=obj, comment=comment)
+        except (ApplicationError, ValidationError) as error:
+            message = error.message if isinstance(error, ApplicationError) else "；".join(error.messages)
+            self.message_user(request, str(message), messages.ERROR)
+            return
         obj.state, obj.resolved_by, obj.resolved_at = saved.state, saved.resolved_by, saved.resolved_at
 
     def save_related(self, request, form, formsets, change):
@@ -610,3 +668,127 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     @staticmethod
     def _current_status(obj):
         return HealthStatus.objects.filter(person_id=obj.person_id).first()
+
+
+# --- API credentials -------------------------------------------------------------------------------
+@admin.register(AuthToken)
+class ApiTokenAdmin(OrganisationScopedAdmin):
+    """Staff API tokens: listed and revoked (deleted) by administrators; issued only by the token endpoint."""
+
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    list_display = ("user", "token_key", "created", "expiry", "in_force")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "token_key", "created", "expiry")
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # the service's revoke instead
+        return actions
+
+    @admin.display(description=_("有效"), boolean=True)
+    def in_force(self, obj) -> bool:
+        return obj.expiry is None or obj.expiry > timezone.now()
+
+    @admin.action(description=_("吊销所选令牌"), permissions=["delete"])
+    def revoke_selected(self, request, queryset):
+        for token in queryset:
+            tokens.api_token_revoke(token=token)
+        self.message_user(request, _("已吊销 %(count)d 个令牌。") % {"count": len(queryset)}, messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        tokens.api_token_revoke(token=obj)
+
+
+class MachineKeyForm(forms.ModelForm):
+    class Meta:
+        model = MachineKey
+        fields = ["user", "name", "expiry_date"]
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        try:
+            tokens.ensure_machine_account(user)
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        return user
+
+
+@admin.register(MachineKey)
+class MachineKeyAdmin(OrganisationScopedAdmin):
+    """Systems' keys: made, rotated and revoked by administrators; the key is shown once, in a message."""
+
+    organisation_kinds = ()  # administrators only
+    organisation_field = None
+    form = MachineKeyForm
+    list_display = ("name", "user", "prefix", "created", "expiry_date", "last_used_at", "revoked", "rotated_from")
+    list_filter = ("revoked",)
+    list_select_related = ("user", "rotated_from")
+    search_fields = ("name", "prefix", "user__username")
+    readonly_fields = ("prefix", "created", "last_used_at", "revoked", "rotated_from")
+    actions = ["rotate_selected", "revoke_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # a key is never edited: rotated or revoked by the actions
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            # Only the accounts of systems that may hold a key.
+            kwargs["queryset"] = db_field.related_model.objects.filter(
+                membership__organisation__kind__in=list(MACHINE_KEY_SCOPES), is_active=True
+            ).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("user", "name", "expiry_date")
+        return ("name", "user", "prefix", "created", "expiry_date", "last_used_at", "revoked", "rotated_from")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # revoke instead: the row stays as the record of the key
+        return actions
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            saved, plain = tokens.machine_key_create(
+                user=form.cleaned_data["user"], name=form.cleaned_data["name"], expiry_date=form.cleaned_data.get("expiry_date")
+            )
+        except ValidationError as error:
+            self.message_user(request, "；".join(error.messages), messages.ERROR)
+            return
+        obj.pk, obj.prefix = saved.pk, saved.prefix
+        self.message_user(request, _("新的接入密钥（只显示这一次，请立即交给对接系统）：%(key)s") % {"key": plain}, messages.WARNING)
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related is edited here."""
+
+    @admin.action(description=_("轮换所选密钥（旧密钥在宽限期后失效）"))
+    def rotate_selected(self, request, queryset):
+        for machine_key in queryset:
+            try:
+                _new, plain = tokens.machine_key_rotate(machine_key=machine_key)
+            except ValidationError as error:
+                self.message_user(request, f"{machine_key.name}：{'；'.join(error.messages)}", messages.ERROR)
+                continue
+            self.message_user(
+                request, _("%(name)s 的新密钥（只显示这一次）：%(key)s") % {"name": machine_key.name, "key": plain}, messages.WARNING
+            )
+
+    @admin.action(description=_("吊销所选密钥（立即失效，不可恢复）"))
+    def revoke_selected(self, request, queryset):
+        for machine_key in queryset:
+            tokens.machine_key_revoke(machine_key=machine_key)
+        self.message_user(request, _("已吊销 %(count)d 个密钥。") % {"count": len(queryset)}, messages.SUCCESS)

@@ -7,6 +7,7 @@ class HealthConfig(AppConfig):
     verbose_name = _("健康状态")
 
     def ready(self) -> None:
-        from health import facts, registry
+        from health import auth, facts, registry
 
         registry.register(facts.SOURCE)
+        auth.connect_revocation()

@@ -357,6 +357,31 @@ def open_corrections(user) -> dict:
     }
 
 
+def verification_summary() -> dict | None:
+    """The status verifier's latest run (health/services/verification.py), for the health department."""
+    from health.services.verification import verification_latest
+
+    run = verification_latest()
+    if run is None:
+        return None
+    return {
+        "scope": run.get_scope_display(),
+        "checked": run.checked,
+        "mismatches": run.mismatches,
+        "decisions_differ": run.decisions_differ,
+        "repaired": run.repaired,
+        "finished_at": beijing_time(run.finished_at),
+        "examples": [
+            {
+                "id_masked": row["id_masked"],
+                "stored": HealthStatus.Code(row["stored"]["status"]).label,
+                "fresh": HealthStatus.Code(row["fresh"]["status"]).label,
+            }
+            for row in run.examples[:5]
+        ],
+    }
+
+
 def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
     """The sections of the home page for this staff account (None: nothing beyond the app list)."""
     role = dashboard_role(user)
@@ -381,4 +406,5 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["feeds"] = feed_freshness(now=now)
         context["flagged"] = flagged_positives()
         context["corrections"] = open_corrections(user)
+        context["verification"] = verification_summary()
     return context

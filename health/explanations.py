@@ -30,6 +30,7 @@ from health.models import (
     RiskArea,
     StatusEvent,
 )
+from health.selectors import client_marker
 
 # The rule ids of status-rules.md, each in a sentence a front desk can read out. The ids themselves
 # are for the health department's detail line only.
@@ -503,7 +504,11 @@ def _stays(person: Person, link_for: LinkFor) -> RecordSection:
 def _declarations(person: Person, link_for: LinkFor) -> RecordSection:
     def describe(declaration):
         declared = gettext("申报于 %(at)s") % {"at": beijing_time(declaration.declared_at)}
-        return " · ".join([declared, "、".join(declaration.region_codes)]), False
+        parts = [declared, "、".join(declaration.region_codes)]
+        if declaration.client_digest:
+            # The same marker for the same client: a stranger's declaration stands out from the resident's.
+            parts.append(gettext("终端 %(client)s") % {"client": client_marker(declaration.client_digest)})
+        return " · ".join(parts), False
 
     declarations = ItineraryDeclaration.objects.filter(person=person).order_by("-declared_at", "-pk")
     return _section("declarations", _("本人行程申报"), declarations[:DECLARATIONS_SHOWN], describe, link_for)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
 from health.display import beijing_time
@@ -247,6 +248,10 @@ class ItineraryDeclaration(models.Model):
     person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.CASCADE, related_name="declarations")
     declared_at = models.DateTimeField(_("申报时间"))
     region_codes = models.JSONField(_("申报城市"), default=list)
+    # Which client made it (a keyed digest of its address, config.security.client_address_digest):
+    # name + ID number is all a caller needs, so staff settling a 纠错 can tell the resident's own
+    # declarations from a stranger's. Empty for declarations made before it was recorded.
+    client_digest = models.CharField(_("申报终端"), max_length=64, blank=True, editable=False, default="", db_default="")
 
     class Meta:
         verbose_name = _("行程申报")
@@ -373,9 +378,17 @@ class StatusEvent(models.Model):
 
 
 class StatusAccess(models.Model):
-    """Append-only audit of staff reads of a person's status: who, when, why."""
+    """Append-only audit of staff reads of a person's status: who, when, why.
+
+    Who is kept twice: the account (a link, for lookups) and a snapshot of its username and
+    organisation as they were at the read, which renaming the account or moving it to another
+    organisation does not rewrite.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("查询人"), on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(_("查询人账号（查询时）"), max_length=150, blank=True)
+    organisation_name = models.CharField(_("查询人机构（查询时）"), max_length=200, blank=True)
+    organisation_kind = models.CharField(_("机构类型（查询时）"), max_length=24, blank=True)
     person = models.ForeignKey(Person, verbose_name=_("被查询人员"), on_delete=models.CASCADE, related_name="+")
     accessed_at = models.DateTimeField(_("查询时间"), auto_now_add=True)
     channel = models.CharField(_("渠道"), max_length=16)  # "api" | "admin"
@@ -394,8 +407,9 @@ class StatusAccess(models.Model):
 class StatusCorrectionRequest(models.Model):
     """A resident's request to look again at their status, routed to the organisation that can act on it.
 
-    Routed to the community that holds a quarantine record of the person (or manages their
-    inbound case), else to the health department; resolved there with a comment.
+    Routed by the rule that decided the status (health.engine.rules.responsible): the health
+    authority, the quarantining or managing community, border control or the platform; resolved
+    there with a comment, or passed on by the receiver to another organisation.
     """
 
     class State(models.TextChoices):
@@ -419,6 +433,10 @@ class StatusCorrectionRequest(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("处理人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     resolved_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    # Set when a receiver passes the request on (why, and to whom is `organisation`); every change,
+    # with who made it, is in the history table.
+    routing_note = models.CharField(_("转交说明"), max_length=255, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("状态更正申请")
@@ -439,3 +457,57 @@ class StatusCorrectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} {beijing_time(self.submitted_at)} {self.get_state_display()}"
+
+
+class MachineKey(AbstractAPIKey):
+    """The API key of a system (the platform's feed, a hotel's property-management system).
+
+    It acts as its machine account (a staff account of that organisation) on the endpoints of its
+    organisation's kind only (health.auth.MACHINE_KEY_SCOPES); stored as prefix + SHA-512 digest by
+    djangorestframework-api-key, shown once when made or rotated.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("系统账号"), on_delete=models.CASCADE, related_name="machine_keys"
+    )
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    rotated_from = models.ForeignKey(
+        "self", verbose_name=_("轮换自"), on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("系统接入密钥")
+        verbose_name_plural = _("系统接入密钥")
+
+
+class StatusVerification(models.Model):
+    """One run of the status verifier: how many stored statuses it re-decided and how many had drifted.
+
+    The dashboard shows the latest run; the mismatches themselves are logged (masked ID numbers) and
+    a few are kept here for the health department, masked as well.
+    """
+
+    class Scope(models.TextChoices):
+        SAMPLE = "sample", _("抽查")
+        ALL = "all", _("全量")
+
+    scope = models.CharField(_("范围"), max_length=8, choices=Scope.choices)
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("结束时间"))
+    checked = models.PositiveIntegerField(_("校验人数"))
+    mismatches = models.PositiveIntegerField(_("不一致人数"))
+    # Of those, a different status or reasons (the rest differ in valid_until or the review flag only).
+    decisions_differ = models.PositiveIntegerField(_("状态或依据不一致人数"), default=0)
+    # Changed while being checked (a write committed meanwhile): its own recompute follows, not drift.
+    in_flight = models.PositiveIntegerField(_("校验中发生变更"), default=0)
+    repaired = models.PositiveIntegerField(_("已标记重算"), default=0)
+    examples = models.JSONField(_("不一致示例"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("状态校验记录")
+        verbose_name_plural = _("状态校验记录")
+        ordering = ["-finished_at", "-pk"]
+        indexes = [models.Index(fields=["-finished_at"], name="verification_finished")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.checked} / {self.mismatches}"

@@ -4,7 +4,16 @@ from django.db.models import Q
 
 from health import registry
 from health.identity import id_number_digest_or_none
-from health.models import Designation, Organisation, Person, Region, RiskArea, StaffMembership, StatusEvent
+from health.models import (
+    Designation,
+    ItineraryDeclaration,
+    Organisation,
+    Person,
+    Region,
+    RiskArea,
+    StaffMembership,
+    StatusEvent,
+)
 
 
 def membership_of(user: AbstractBaseUser) -> StaffMembership | None:
@@ -78,6 +87,19 @@ def person_readable_by(user: AbstractBaseUser, *, id_number: str):
 
 def person_status_history(person_id: int, *, limit: int = 200):
     return StatusEvent.objects.filter(person_id=person_id).order_by("-computed_at", "-pk")[:limit]
+
+
+DECLARATIONS_RECENT = 10
+
+
+def person_declarations_recent(person_id: int, *, limit: int = DECLARATIONS_RECENT):
+    """The person's latest declarations, newest first: when, which cities, from which client."""
+    return ItineraryDeclaration.objects.filter(person_id=person_id).order_by("-declared_at", "-pk")[:limit]
+
+
+def client_marker(client_digest: str) -> str:
+    """What staff see of a client: enough of its digest to tell two clients apart, nothing of its address."""
+    return client_digest[:8]
 
 
 def designations_visible_to(user: AbstractBaseUser):

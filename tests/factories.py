@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import date
+from types import SimpleNamespace
 
 from django.contrib.auth import get_user_model
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from stdnum.cn import ric
 
 from health.models import Organisation, StaffMembership
@@ -33,7 +34,11 @@ def organisation(kind: str, code: str | None = None, name: str | None = None, re
 
 
 def staff(username: str | None = None, *, organisation: Organisation | None = None, admin: bool = False):
-    """A staff account acting for `organisation` (or an administrator), with an API token."""
+    """A staff account acting for `organisation` (or an administrator), with an API token.
+
+    The token (knox keeps only its digest) is on the returned object as `user.api_token`, and as
+    `user.auth_token.key`, the name DRF's own tokens had, which tests of every app use.
+    """
     username = username or f"staff{next(_serial)}"
     user = get_user_model().objects.create_user(username=username, password="pw-Secret-123", is_staff=True)
     StaffMembership.objects.create(
@@ -41,8 +46,14 @@ def staff(username: str | None = None, *, organisation: Organisation | None = No
         role=StaffMembership.Role.ADMIN if admin else StaffMembership.Role.MEMBER,
         organisation=None if admin else organisation,
     )
-    Token.objects.create(user=user)
+    user.api_token = api_token(user)
+    user.auth_token = SimpleNamespace(key=user.api_token)
     return user
+
+
+def api_token(user) -> str:
+    """A new API token of the account, as the token endpoint would issue it (12 hours)."""
+    return AuthToken.objects.create(user=user)[1]
 
 
 def department(kind: str) -> Organisation:

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 # scheduler, a resident's request, second factors): nothing to mark.
 NOT_FACTS = {
     "auth.User": "staff accounts",
-    "authtoken.TokenProxy": "API tokens",
+    "knox.AuthToken": "staff API tokens",
+    "health.MachineKey": "machine accounts' API keys",
     "axes.AccessAttempt": "login lockouts",
     "axes.AccessLog": "login log",
     "axes.AccessFailureLog": "login log",
@@ -428,7 +429,7 @@ def test_risk_area_changed_in_the_admin_marks(admin_user):
     client = browser(admin_user)
     data = page_form(client, url)
     end = split(timezone.now() - timedelta(days=4))
-    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1"})
+    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1", "_impact_confirmed": "1"})  # past its impact preview
 
     response = client.post(url, data)
 

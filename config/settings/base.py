@@ -1,5 +1,6 @@
 """Settings shared by every environment; everything configurable comes from the environment."""
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -71,7 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # staff API tokens: hashed at rest, with an expiry
+    "rest_framework_api_key",  # machine keys (health.MachineKey); its own APIKey table is unused
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI from our own static files, not a CDN
     "django_celery_beat",
@@ -180,7 +182,8 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", PUBLIC_THROTTLE_RATE):
     raise ImproperlyConfigured(f"PUBLIC_THROTTLE_RATE must look like 60/minute, not {PUBLIC_THROTTLE_RATE!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "health.auth.StaffTokenAuthentication",
+        "health.auth.MachineKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -192,6 +195,21 @@ REST_FRAMEWORK = {
     # The number of reverse proxies in front of the app: set explicitly, never guessed.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+# Staff API tokens (django-rest-knox): `Authorization: Token <token>`, stored as a SHA-512 digest,
+# ending 12 hours after issue however busy (not sliding: the absolute limit of an admin session),
+# revoked when the password changes or the account is deactivated (health/auth.py).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=env.int("API_TOKEN_TTL_HOURS", default=12)),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": None,
+}
+# Whether an account with no confirmed TOTP device gets an API token for its password alone: off
+# only in the embedded demo (production forces it on, like the admin's second factor). An account
+# with a device always has to send its current code.
+API_TOKEN_OTP_REQUIRED = env.bool("API_TOKEN_OTP_REQUIRED", default=ADMIN_OTP_REQUIRED)
+# A rotated machine key keeps working this long, so that its system can be given the new one.
+MACHINE_KEY_ROTATION_GRACE_HOURS = env.int("MACHINE_KEY_ROTATION_GRACE_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "健康宝 Health Kit API",
     "DESCRIPTION": "Health statuses computed from community, hotel, border and health-authority records.",
@@ -245,7 +263,13 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-itinerary-stays": {"task": "health.tasks.itinerary_purge", "schedule": crontab(hour=3, minute=30)},
     # The stays' month partitions are made two months ahead (a missed day changes nothing).
     "make-itinerary-partitions": {"task": "health.tasks.stays_partitions_ensure", "schedule": crontab(hour=2, minute=50)},
+    # Drift that shows itself: a random sample re-decided by the engine, mismatches marked dirty.
+    "verify-status-sample": {"task": "health.tasks.statuses_verify_sample", "schedule": 300.0},
 }
+# Persons the periodic verification re-decides per run (about the cost of recomputing them).
+STATUS_VERIFY_SAMPLE_SIZE = env.int("STATUS_VERIFY_SAMPLE_SIZE", default=1000)
+# A policy version's impact preview evaluates everyone up to this many persons, else a sample of this many.
+POLICY_PREVIEW_LIMIT = env.int("POLICY_PREVIEW_LIMIT", default=100_000)
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
 # Itinerary data is kept at least this many days, and at least as long as any window published in

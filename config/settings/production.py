@@ -27,6 +27,8 @@ X_FRAME_OPTIONS = "DENY"
 REFERRER_POLICY = "same-origin"
 # Two factors for the admin: always in production (the demo is the only place it may be off).
 ADMIN_OTP_REQUIRED = True
+# And for API tokens: human staff send their current TOTP code; systems use machine keys.
+API_TOKEN_OTP_REQUIRED = True
 AXES_ENABLED = True
 # Throttle counters and lockouts are shared by every web process: Redis is required here.
 REDIS_URL = env("REDIS_URL")

@@ -29,8 +29,8 @@ class CorrectionView(PublicView):
         tags=["public"],
         summary=_("申请更正健康状态"),
         description=_(
-            "姓名与身份证号属于已登记人员时，申请转交其所在社区（无社区记录时转交卫健部门）处理；"
-            "否则不保存任何内容。两种情况的应答相同，不透露该人员是否已登记。"
+            "姓名与身份证号属于已登记人员时，申请转交决定其当前状态的机构（卫健部门、隔离或管理社区、海关边检或国家政务服务平台）处理，"
+            "说明中的证件号码在保存前隐去；否则不保存任何内容。两种情况的应答相同，不透露该人员是否已登记。"
         ),
         request=CorrectionInputSerializer,
         responses={202: CorrectionOutputSerializer, **PUBLIC_ERRORS},

@@ -5,7 +5,9 @@ kind that may not act, 404 not theirs, 409 a name contradicting a known ID numbe
 declaring them here once keeps the schema true without repeating them on each view.
 """
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework.permissions import AllowAny
 
 ERROR_BODY = {
@@ -40,3 +42,28 @@ class AutoSchema(SpectacularAutoSchema):
         if getattr(self.view, "throttle_classes", None):
             answers.append(("429", _("请求过于频繁")))
         return answers
+
+
+class StaffTokenScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Token <token>` from POST /api/v1/auth/token/ (12 hours; health/auth.py)."""
+
+    target_class = "health.auth.StaffTokenAuthentication"
+    name = "tokenAuth"
+    priority = 1
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Token")
+
+
+class MachineKeyScheme(OpenApiAuthenticationExtension):
+    """`Authorization: Api-Key <key>`: a system's key, accepted only on its kind's endpoints."""
+
+    target_class = "health.auth.MachineKeyAuthentication"
+    name = "machineKeyAuth"
+
+    def get_security_requirement(self, auto_schema):
+        # Listed only on the operations a key may call (every other one answers a key with 403).
+        return {self.name: []} if getattr(auto_schema.view, "machine_key_scope", None) else None
+
+    def get_security_definition(self, auto_schema):
+        return build_bearer_security_scheme_object(header_name="Authorization", token_prefix="Api-Key")

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from health.identity import id_number_clean
 from health.models import Designation, HealthStatus, Person, RiskArea, StatusEvent
-from health.selectors import region_codes_unknown
+from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
 from .common import (
@@ -63,8 +63,31 @@ class MaskedPersonSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "id_masked"]
 
 
+class TokenInputSerializer(serializers.Serializer):
+    """`{username, password, otp_token?}`: the password checked through the authentication backends (lockout first)."""
+
+    username = serializers.CharField(max_length=150, label=_("用户名"))
+    password = serializers.CharField(max_length=128, label=_("密码"), style={"input_type": "password"}, trim_whitespace=False)
+    otp_token = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, default="", label=_("动态验证码"),
+        help_text=_("绑定了动态验证码设备的账号必填：验证器应用当前显示的6位数字。"),
+    )
+
+    def validate(self, attrs):
+        from django.contrib.auth import authenticate
+
+        user = authenticate(
+            request=self.context.get("request"), username=attrs["username"], password=attrs["password"]
+        )
+        if user is None or not user.is_active:
+            raise serializers.ValidationError(_("无法使用提供的凭据登录。"), code="authorization")
+        attrs["user"] = user
+        return attrs
+
+
 class TokenOutputSerializer(serializers.Serializer):
     token = serializers.CharField(label=_("令牌"))
+    expiry = serializers.DateTimeField(label=_("失效时间"))
 
 
 # --- risk areas --------------------------------------------------------------------------------
@@ -216,9 +239,21 @@ class StatusEventSerializer(serializers.ModelSerializer):
         return self._label(event.new_status)
 
 
+class DeclarationOutputSerializer(serializers.Serializer):
+    """A declaration as staff see it: when, which cities, and a marker of the client that made it."""
+
+    declared_at = serializers.DateTimeField(label=_("申报时间"))
+    city_codes = serializers.ListField(source="region_codes", child=serializers.CharField(), label=_("申报城市"))
+    client = serializers.SerializerMethodField(label=_("申报终端"))
+
+    def get_client(self, declaration) -> str:
+        return client_marker(declaration.client_digest) if declaration.client_digest else ""
+
+
 class PersonStatusOutputSerializer(StatusSerializer):
     person = MaskedPersonSerializer()
     policy_version = serializers.IntegerField(allow_null=True, label=_("规则版本"))
     needs_review = serializers.BooleanField(label=_("需卫健部门复核"))
     history = StatusEventSerializer(many=True, label=_("状态变更记录"))
+    declarations = DeclarationOutputSerializer(many=True, label=_("近期行程申报"))
 

@@ -10,22 +10,23 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.security import client_address_digest
 from health import replicas
+from health.auth import ITINERARY_STAYS
 from health.errors import NotVisible
 from health.models import Organisation
 from health.selectors import (
     designations_visible_to,
+    person_declarations_recent,
     person_readable_by,
     person_status_history,
     risk_areas_visible_to,
 )
-from health.services import access, designations, itinerary, risk_areas
+from health.services import access, designations, itinerary, risk_areas, tokens
 
 from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
@@ -48,20 +49,29 @@ ERRORS = {
 NOT_FOUND = {404: OpenApiResponse(description=_("不存在或不属于本机构"))}
 
 
-class TokenView(ObtainAuthToken):
-    """`{username, password}` -> `{token}` for staff accounts."""
+class TokenView(APIView):
+    """`{username, password, otp_token?}` -> `{token, expiry}`: a new staff token, valid 12 hours (health/auth.py)."""
 
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
     throttle_classes = [TokenAddressThrottle]
 
     @extend_schema(
         tags=["auth"],
         summary=_("获取访问令牌"),
-        request=AuthTokenSerializer,
+        description=_(
+            "每次调用签发一个新令牌，12小时后失效（不随使用延长）；修改密码或停用账号后该账号的全部令牌立即失效。"
+            "绑定了动态验证码设备的账号须同时提交 otp_token。系统对接（平台行程推送、酒店前台系统）使用接入密钥"
+            "（Authorization: Api-Key …），由管理员在后台签发。"
+        ),
+        request=s.TokenInputSerializer,
         responses={200: s.TokenOutputSerializer, 400: ERRORS[400], 429: OpenApiResponse(description=_("请求过于频繁"))},
         auth=[],
     )
-    def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+    def post(self, request):
+        data = _valid(s.TokenInputSerializer, request)
+        token, plain = tokens.api_token_issue(user=data["user"], otp_token=data["otp_token"], request=request)
+        return Response(s.TokenOutputSerializer({"token": plain, "expiry": token.expiry}).data)
 
 
 # --- risk areas --------------------------------------------------------------------------------
@@ -157,6 +167,7 @@ class DesignationClearView(APIView):
 # --- itinerary feed ----------------------------------------------------------------------------
 class StaysView(APIView):
     permission_classes = [IsStaff]
+    machine_key_scope = ITINERARY_STAYS
 
     @extend_schema(
         tags=["itinerary"],
@@ -253,7 +264,10 @@ class DeclarationView(PublicView):
     def post(self, request):
         data = _valid(s.DeclarationInputSerializer, request)
         person = itinerary.declaration_submit(
-            name=data["name"], id_number=data["id_number"], region_codes=data["city_codes"]
+            name=data["name"],
+            id_number=data["id_number"],
+            region_codes=data["city_codes"],
+            client_digest=client_address_digest(request),
         )
         if person is None:
             health_status = access.status_of_stranger()
@@ -288,6 +302,7 @@ class PersonStatusView(APIView):
             "policy_version": health_status.policy_version,
             "needs_review": health_status.needs_review,
             "history": list(person_status_history(person.pk)),
+            "declarations": list(person_declarations_recent(person.pk)),
         }
         return Response(s.PersonStatusOutputSerializer(payload).data)
 

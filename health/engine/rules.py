@@ -134,7 +134,8 @@ class _Quarantine:
 
     centralized: bool
     lifted_at: datetime | None
-    started_at: datetime
+    started_at: datetime | None = None
+    community: str | None = None
 
 
 class _Evaluation:
@@ -230,7 +231,9 @@ class _Evaluation:
             if q.started_at > self.now:
                 continue
             # An unknown kind is read conservatively, as centralized.
-            found.append(_Quarantine(q.kind != "home", q.lifted_at if self.happened(q.lifted_at) else None, q.started_at))
+            found.append(
+                _Quarantine(q.kind != "home", q.lifted_at if self.happened(q.lifted_at) else None, q.started_at, q.community)
+            )
         return found
 
     def active_quarantine_reasons(self) -> list[str]:
@@ -277,17 +280,20 @@ class _Evaluation:
         delay = self.arrival_delay(case)
         return delay is not None and delay > self.policy.inbound_arrival_grace_days
 
-    def unreleased_cases(self) -> Iterator[tuple[InboundCaseFact, str]]:
-        """The cases that keep R4 in force, each with its reason."""
-        for case in self.inbound:
-            if self.inbound_release(case) is not None:
-                continue
-            if (self.today - case.entered_country_on).days > self.policy.inbound_observation_days:
-                continue
-            yield case, "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
+    def unreleased_cases(self) -> list[InboundCaseFact]:
+        """The inbound cases that hold R4: not released, and still in the observation period."""
+        return [
+            case
+            for case in self.inbound
+            if self.inbound_release(case) is None
+            and (self.today - case.entered_country_on).days <= self.policy.inbound_observation_days
+        ]
+
+    def unreleased_reason(self, case: InboundCaseFact) -> str:
+        return "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
 
     def unreleased_reasons(self) -> list[str]:
-        reasons = {reason for _case, reason in self.unreleased_cases()}
+        reasons = {self.unreleased_reason(case) for case in self.unreleased_cases()}
         return [r for r in INBOUND_ORDER if r in reasons]
 
     def releases(self) -> list[tuple[datetime, str]]:
@@ -444,7 +450,8 @@ class _Evaluation:
         if "nat_positive" in codes:
             for checkin, test in self._recent_positives():
                 found.append(Evidence("nat_positive", "test", region=checkin.hotel_region, at=test.sampled_at))
-        for case, reason in self.unreleased_cases():
+        for case in self.unreleased_cases():
+            reason = self.unreleased_reason(case)
             if reason in codes:
                 late = reason == "inbound_late_arrival"
                 found.append(
@@ -627,6 +634,59 @@ def _decision(evaluation: _Evaluation) -> Decision:
     )
 
 
+# Reasons of P that rest on the platform's itinerary data (the rest: no data, no declaration, a hotel).
+PLATFORM_DATA_FAILURES = frozenset({"itinerary_risky_area", "itinerary_outside_jjj", "itinerary_mismatch"})
+
+
+@dataclass(frozen=True)
+class Responsible:
+    """Who can act on a status (a correction request goes there): the deciding rule and one organisation.
+
+    `department` is a department's kind ("health", "border", "platform"); `community` a community's
+    code. Exactly one of them is set.
+    """
+
+    rule: str
+    department: str | None = None
+    community: str | None = None
+
+
+def responsible(
+    facts: PersonFacts,
+    *,
+    now: datetime,
+    policy: Policy,
+    risk_areas: RiskAreas | Iterable[RiskFact] = (),
+) -> Responsible:
+    """The organisation whose records decided the status at `now` (docs/rules.md, correction routing).
+
+    R1 and R3: the health authority. R2: the community of the active quarantine that started last
+    (health if none is named). R4: the managing community of an unreleased case, else border control.
+    P: the platform when its itinerary data failed (risky, outside JJJ, not covered), else health.
+    G1-G3 (nothing to correct in the records): health.
+    """
+    evaluation = _Evaluation(facts, now, policy, RiskAreas.of(risk_areas))
+    _status, reasons = evaluation.decide()
+    rule = reasons[0]
+    if rule == "R2":
+        active = [q for q in evaluation.quarantines if q.lifted_at is None and q.community]
+        if active:
+            latest = max(active, key=lambda q: (q.started_at, q.community))
+            return Responsible(rule, community=latest.community)
+    if rule == "R4":
+        cases = evaluation.unreleased_cases()
+        managed = sorted(
+            (case for case in cases if case.managing_community),
+            key=lambda case: (case.entered_country_on, case.managing_community),
+        )
+        if managed:
+            return Responsible(rule, community=managed[-1].managing_community)
+        return Responsible(rule, department="border")
+    if rule == "P" and PLATFORM_DATA_FAILURES & set(reasons):
+        return Responsible(rule, department="platform")
+    return Responsible(rule, department="health")
+
+
 def evaluate_unknown(*, now: datetime, policy: Policy) -> Decision:
     """What a person with no data gets; the public answer for an unknown or mismatched ID number."""
     return evaluate(PersonFacts(), now=now, policy=policy)
@@ -651,6 +711,7 @@ __all__ = [
     "REASON_CODES",
     "RULE_IDS",
     "MergedStay",
+    "Responsible",
     "beijing_date",
     "beijing_midnight",
     "contains",
@@ -658,5 +719,6 @@ __all__ = [
     "evaluate_unknown",
     "explain",
     "merge_stays",
+    "responsible",
     "stays_unseen",
 ]

@@ -14,6 +14,8 @@ from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
 from health.prepared import Prepared
+from health.redaction import identity_numbers_redact
+from health.selectors import user_is_admin, user_organisation
 from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
@@ -23,12 +25,46 @@ class Channel:
     ADMIN = "admin"
 
 
+# An administrator acts for no organisation: the snapshot names the role (stored as data, not translated).
+ADMINISTRATOR = "admin"
+
+
+def reader_snapshot(user: AbstractBaseUser) -> dict[str, str]:
+    """Who the reader is right now, in words that stay as they are: username, organisation, its kind."""
+    if user_is_admin(user):
+        return {"username": user.get_username(), "organisation_name": "管理员", "organisation_kind": ADMINISTRATOR}
+    organisation = user_organisation(user)
+    if organisation is None:
+        return {"username": user.get_username(), "organisation_name": "", "organisation_kind": ""}
+    return {
+        "username": user.get_username(),
+        "organisation_name": f"{organisation.name} ({organisation.code})"[:200],
+        "organisation_kind": organisation.kind,
+    }
+
+
 @transaction.atomic
 def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> StatusAccess:
-    access = StatusAccess(user=user, person=person, channel=channel, purpose=(purpose or "")[:255])
+    access = StatusAccess(
+        user=user,
+        person=person,
+        channel=channel,
+        # Staff write the number they looked up into the purpose too: never stored.
+        purpose=identity_numbers_redact(purpose or "")[:255],
+        **reader_snapshot(user),
+    )
     access.full_clean()
     access.save()
     return access
+
+
+def status_accesses_record(
+    *, user: AbstractBaseUser, person_ids: Sequence[int], channel: str, purpose: str = ""
+) -> int:
+    """One bulk insert of access rows for a list of persons shown at once (a page, a preview)."""
+    rows = [StatusAccess(user=user, person_id=pk, channel=channel, purpose=(purpose or "")[:255]) for pk in person_ids]
+    StatusAccess.objects.bulk_create(rows)
+    return len(rows)
 
 
 def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> HealthStatus:

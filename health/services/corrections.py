@@ -9,14 +9,25 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from health.engine.rules import responsible
 from health.errors import ApplicationError, NotAllowed, NotVisible
 from health.models import Organisation, Person, StatusCorrectionRequest
+from health.redaction import identity_numbers_redact
+from health.registry import facts_for
 from health.selectors import user_is_admin, user_organisation
 from health.services.access import person_matching
-from health.services.statuses import person_status_fresh, persons_mark_dirty
+from health.services.statuses import person_status_fresh, persons_mark_dirty, policy_current, risk_areas_current
 
 MESSAGE_MAX = 1000
 COMMENT_MAX = 1000
+NOTE_MAX = 255
+# The organisations a request can be routed to (engine.responsible names no other kind).
+HANDLER_KINDS = (
+    Organisation.Kind.COMMUNITY,
+    Organisation.Kind.HEALTH,
+    Organisation.Kind.BORDER,
+    Organisation.Kind.PLATFORM,
+)
 # A person's open requests beyond this are not stored (the answer stays the same): one resident
 # cannot flood their community's queue; the per-number throttle bounds the rate as well.
 OPEN_REQUESTS_MAX = 3
@@ -26,33 +37,25 @@ class AlreadyResolved(ApplicationError):
     default_message = _("该申请已处理，不能重复处理。")
 
 
-def correction_route(person: Person) -> Organisation:
-    """Who looks at a person's request: the community that can change their records, else the health authority.
+def correction_route(person: Person, *, now: datetime | None = None) -> Organisation:
+    """Who looks at a person's request: the organisation whose records decided the status (engine.responsible).
 
-    In order: a community with an active quarantine of the person (the latest one); a community
-    managing an unreleased inbound case of theirs; the community of their latest quarantine; the
-    managing community of their latest inbound case; the health department.
+    R1, R3 and a status without a failing record: the health authority; R2: the community of the
+    active quarantine; R4: the managing community, else border control; P on the platform's
+    itinerary data: the platform. An organisation that does not exist (yet) falls back to health.
     """
-    # Imported here: the core's models do not depend on the apps; this routing reads their records.
-    from communities.models import QuarantineRecord
-    from entrants.models import InboundCase
+    now = now or timezone.now()
+    policy = policy_current()
+    facts = facts_for([person.pk])[person.pk]
+    who = responsible(facts, now=now, policy=policy, risk_areas=risk_areas_current(now=now, policy=policy))
+    if who.community is not None:
+        found = Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code=who.community).first()
+    else:
+        found = Organisation.objects.filter(kind=who.department, code=who.department).first()
+    return found or _health()
 
-    quarantines = QuarantineRecord.objects.filter(person=person).select_related("community")
-    cases = InboundCase.objects.filter(person=person, managing_community__isnull=False).select_related(
-        "managing_community"
-    )
-    active = quarantines.filter(lifted_at__isnull=True).order_by("-started_at", "-pk").first()
-    if active is not None:
-        return active.community
-    unreleased = cases.filter(released_at__isnull=True).order_by("-entered_country_on", "-pk").first()
-    if unreleased is not None:
-        return unreleased.managing_community
-    latest = quarantines.order_by("-started_at", "-pk").first()
-    if latest is not None:
-        return latest.community
-    case = cases.order_by("-entered_country_on", "-pk").first()
-    if case is not None:
-        return case.managing_community
+
+def _health() -> Organisation:
     return Organisation.objects.get(kind=Organisation.Kind.HEALTH, code=Organisation.Kind.HEALTH)
 
 
@@ -62,7 +65,8 @@ def _message_clean(message: str) -> str:
         raise ValidationError({"message": [_("请说明您认为状态有误的原因。")]})
     if len(message) > MESSAGE_MAX:
         raise ValidationError({"message": [_("说明不能超过 %(max)d 个字。") % {"max": MESSAGE_MAX}]})
-    return message
+    # Residents write their number into the message ("我的身份证号是…"): it is never stored.
+    return identity_numbers_redact(message)
 
 
 @transaction.atomic
@@ -86,7 +90,7 @@ def correction_submit(
     status = person_status_fresh(person.pk)
     request = StatusCorrectionRequest(
         person=person,
-        organisation=correction_route(person),
+        organisation=correction_route(person, now=now),
         message=message,
         submitted_at=now or timezone.now(),
         status_at_submission=status.status if status and status.computed_at else "",
@@ -101,10 +105,35 @@ def _ensure_may_resolve(actor: AbstractBaseUser, request: StatusCorrectionReques
     if user_is_admin(actor):
         return
     organisation = user_organisation(actor)
-    if organisation is None or organisation.kind not in (Organisation.Kind.COMMUNITY, Organisation.Kind.HEALTH):
+    if organisation is None or organisation.kind not in HANDLER_KINDS:
         raise NotAllowed()
     if organisation.pk != request.organisation_id:
         raise NotVisible()
+
+
+@transaction.atomic
+def correction_reroute(
+    *, actor: AbstractBaseUser, request: StatusCorrectionRequest, organisation: Organisation, note: str
+) -> StatusCorrectionRequest:
+    """The receiver (or an administrator) passes an open request on to the organisation that can act on it."""
+    _ensure_may_resolve(actor, request)
+    note = str(note or "").strip()
+    if not note:
+        raise ValidationError({"routing_note": [_("请说明转交原因。")]})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"routing_note": [_("转交说明不能超过 %(max)d 个字。") % {"max": NOTE_MAX}]})
+    if organisation.kind not in HANDLER_KINDS:
+        raise ValidationError({"organisation": [_("只能转交社区、卫健、海关边检或国家政务服务平台。")]})
+    locked = StatusCorrectionRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.state != StatusCorrectionRequest.State.OPEN:
+        raise AlreadyResolved(field="organisation")
+    if locked.organisation_id == organisation.pk:
+        raise ValidationError({"organisation": [_("该申请已由该机构处理。")]})
+    locked.organisation = organisation
+    locked.routing_note = identity_numbers_redact(note)
+    locked.full_clean()
+    locked.save(update_fields=["organisation", "routing_note"])
+    return locked
 
 
 @transaction.atomic

@@ -78,7 +78,12 @@ def stays_ingest(*, actor: AbstractBaseUser | None, stays: Sequence[StayInput]) 
 
 @transaction.atomic
 def declaration_submit(
-    *, name: str, id_number: str, region_codes: Sequence[str], declared_at: datetime | None = None
+    *,
+    name: str,
+    id_number: str,
+    region_codes: Sequence[str],
+    declared_at: datetime | None = None,
+    client_digest: str = "",
 ) -> Person | None:
     """Store a known person's own declaration; None (and nothing stored) for anyone else.
 
@@ -96,7 +101,9 @@ def declaration_submit(
     person = Person.objects.filter(id_digest=id_number_digest(id_number_clean(id_number))).first()
     if person is None or person.name != name_normalise(name):
         return None
-    declaration = ItineraryDeclaration(person=person, declared_at=declared_at or timezone.now(), region_codes=codes)
+    declaration = ItineraryDeclaration(
+        person=person, declared_at=declared_at or timezone.now(), region_codes=codes, client_digest=client_digest
+    )
     declaration.full_clean()
     declaration.save()
     persons_mark_dirty([person.pk], cause="declaration")

@@ -1,11 +1,10 @@
-"""Staff accounts: create or update an account, its organisation and its API token (idempotent)."""
+"""Staff accounts: create or update an account and its organisation (idempotent)."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from health.models import Organisation, StaffMembership
 
@@ -25,7 +24,10 @@ def membership_set(*, user: AbstractBaseUser, organisation: Organisation | None,
 def staff_upsert(
     *, username: str, password: str, organisation: Organisation | None = None, admin: bool = False
 ) -> tuple[AbstractBaseUser, bool]:
-    """Create the account, or update its password and membership; (user, created). The token is kept."""
+    """Create the account, or update its password and membership; (user, created).
+
+    A changed password ends the account's API tokens (health.auth); tokens come from the token endpoint.
+    """
     User = get_user_model()
     user = User.objects.filter(username=username).first()
     created = user is None
@@ -40,5 +42,4 @@ def staff_upsert(
     user.full_clean(exclude=["password"])
     user.save()
     membership_set(user=user, organisation=organisation, admin=admin)
-    Token.objects.get_or_create(user=user)
     return user, created

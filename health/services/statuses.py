@@ -65,11 +65,19 @@ def policy_current() -> Policy:
 
 def risk_areas_current(*, now: datetime, policy: Policy) -> RiskAreas:
     """Designations that can still matter: in force, or ended within the window."""
+    return RiskAreas(risk_facts_current(now=now, policy=policy))
+
+
+def risk_facts_current(*, now: datetime, policy: Policy, excluding: int | None = None) -> list[RiskFact]:
+    """The designations of `risk_areas_current` as facts; `excluding` leaves one out (a preview replaces it)."""
     horizon = now - timedelta(days=policy.window_days)
-    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon)).values_list(
-        "region_id", "level", "effective_from", "effective_to"
-    )
-    return RiskAreas(RiskFact(region, level, start, end) for region, level, start, end in rows)
+    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon))
+    if excluding is not None:
+        rows = rows.exclude(pk=excluding)
+    return [
+        RiskFact(region, level, start, end)
+        for region, level, start, end in rows.values_list("region_id", "level", "effective_from", "effective_to")
+    ]
 
 
 # --- marking and enqueueing ----------------------------------------------------------------
@@ -169,9 +177,20 @@ def _recompute_batch(
         versions = dict(
             bulk.rows(HealthStatus.objects.filter(person_id__any_of=ids).values_list("person_id", "inputs_version"))
         )
-    facts = registry.facts_for(list(versions))
-    decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
+    decisions = statuses_evaluate(list(versions), now=now, policy=policy, risk_areas=risk_areas)
     return _statuses_write(decisions, versions, now=now, cause=cause)
+
+
+def statuses_evaluate(
+    person_ids: Sequence[int], *, now: datetime, policy: Policy, risk_areas: RiskAreas
+) -> dict[int, Decision]:
+    """Load a batch's facts and decide each person with the engine, writing nothing.
+
+    The one evaluation behind the recompute, the status verifier and the impact preview: what they
+    compare or store is decided by the same loaders and the same engine call.
+    """
+    facts = registry.facts_for(person_ids)
+    return {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in person_ids}
 
 
 # Below this many rows a write takes plain UPDATEs (see _statuses_write).

@@ -16,6 +16,7 @@ from health.api.common import (
     require_kind,
     status_payload,
 )
+from health.auth import HOTEL_CHECKINS
 from health.errors import NotAllowed, NotVisible
 from health.models import Organisation
 from health.selectors import user_is_admin
@@ -60,6 +61,7 @@ class HotelCreateApi(APIView):
 
 class HotelCheckInsApi(APIView):
     permission_classes = [IsStaff]
+    machine_key_scope = HOTEL_CHECKINS
 
     @extend_schema(
         parameters=[OpenApiParameter("current", bool, description=_("true：仅在住客人；false：仅已离店"))],
@@ -98,6 +100,7 @@ class HotelCheckInsApi(APIView):
 
 class CheckInNatTestsApi(APIView):
     permission_classes = [IsStaff]
+    machine_key_scope = HOTEL_CHECKINS
 
     @extend_schema(request=s.NatTestInputSerializer, responses={201: s.NatTestAddedSerializer}, summary=_("录入核酸检测结果"))
     def post(self, request, pk: int):
@@ -112,6 +115,7 @@ class CheckInNatTestsApi(APIView):
 
 class CheckInCheckOutApi(APIView):
     permission_classes = [IsStaff]
+    machine_key_scope = HOTEL_CHECKINS
 
     @extend_schema(request=s.CheckOutInputSerializer, responses={200: s.CheckInOutputSerializer}, summary=_("办理离店"))
     def post(self, request, pk: int):

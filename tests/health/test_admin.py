@@ -167,20 +167,22 @@ def test_a_name_that_contradicts_the_number_is_refused_on_the_admin_form(health_
 def test_publishing_a_policy_version_recomputes_everyone(admin_user, person_with_number, committed):
     person, _number = person_with_number
     before = HealthStatus.objects.get(person=person).inputs_version
+    form = {
+        "window_days": 7,
+        "min_stay_hours": 4,
+        "nat_valid_days": 7,
+        "inbound_observation_days": 28,
+        "inbound_arrival_grace_days": 1,
+        "eligible_provinces": "11, 12，13",
+        "home_region": "110000",
+        "comment": "七天",
+    }
+    # the first save shows the impact preview and publishes nothing
+    preview = browser(admin_user).post("/admin/health/policy/add/", form)
+    assert preview.status_code == 200 and 'id="impact-preview"' in preview.content.decode()
+    assert Policy.objects.count() == 1
     with committed():
-        response = browser(admin_user).post(
-            "/admin/health/policy/add/",
-            {
-                "window_days": 7,
-                "min_stay_hours": 4,
-                "nat_valid_days": 7,
-                "inbound_observation_days": 28,
-                "inbound_arrival_grace_days": 1,
-                "eligible_provinces": "11, 12，13",
-                "home_region": "110000",
-                "comment": "七天",
-            },
-        )
+        response = browser(admin_user).post("/admin/health/policy/add/", form | {"_impact_confirmed": "1"})
     assert response.status_code == 302
     latest = Policy.objects.order_by("-version").first()
     assert (latest.version, latest.window_days, latest.eligible_provinces, latest.created_by) == (2, 7, ["11", "12", "13"], admin_user)

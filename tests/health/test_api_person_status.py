@@ -1,4 +1,6 @@
 """Staff reads of a person's status: who may read, the full answer with history, and the audit row."""
+from types import SimpleNamespace
+
 import pytest
 
 from health.models import StatusAccess
@@ -89,9 +91,42 @@ def test_bad_input_is_400_and_not_audited(client_for, health_user, body):
 
 def test_reads_need_credentials_of_a_staff_account(api, client_for, db):
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     outsider = get_user_model().objects.create_user("outsider", password="pw-Secret-123")
-    Token.objects.create(user=outsider)
+    outsider.auth_token = SimpleNamespace(key=factories.api_token(outsider))
     assert api.post(URL, {"id_number": factories.id_number()}, format="json").status_code == 401
     assert client_for(outsider).post(URL, {"id_number": factories.id_number()}, format="json").status_code == 403
+
+
+def test_an_id_number_written_into_the_purpose_is_not_stored(client_for, health_user, designated):
+    payload, _person = designated
+    purpose = f"核查{payload['id_number']}的流调"
+    assert client_for(health_user).post(URL, {"id_number": payload["id_number"], "purpose": purpose}, format="json").status_code == 200
+    assert StatusAccess.objects.get().purpose == "核查〔证件号已隐去〕的流调"
+
+
+def test_staff_see_the_recent_declarations_with_the_client_that_made_each(api, client_for, health_user, designated):
+    from health.models import ItineraryDeclaration
+
+    payload, person = designated
+    # given the resident declares from their phone, then a stranger who knows name and number from elsewhere
+    body = {"name": payload["name"], "id_number": payload["id_number"]}
+    assert api.post("/api/v1/status/declarations/", {**body, "city_codes": ["110000"]}, format="json", REMOTE_ADDR="10.7.0.1").status_code == 201
+    assert api.post("/api/v1/status/declarations/", {**body, "city_codes": ["310000"]}, format="json", REMOTE_ADDR="10.7.0.2").status_code == 201
+    assert api.post("/api/v1/status/declarations/", {**body, "city_codes": ["110000"]}, format="json", REMOTE_ADDR="10.7.0.1").status_code == 201
+    # when the health department reads the person's status
+    declarations = client_for(health_user).post(URL, {"id_number": payload["id_number"]}, format="json").json()["declarations"]
+    # then the declarations come newest first, with their cities and a marker of the client
+    assert [d["city_codes"] for d in declarations] == [["110000"], ["310000"], ["110000"]]
+    clients = [d["client"] for d in declarations]
+    assert clients[0] == clients[2] != clients[1] and all(len(c) == 8 for c in clients)
+    # and the address itself is stored nowhere
+    stored = list(ItineraryDeclaration.objects.filter(person=person).values_list("client_digest", flat=True))
+    assert all("10.7.0" not in digest for digest in stored) and len(set(stored)) == 2
+    # the person's admin page lists them with the same markers
+    from django.test import Client
+
+    page = Client()
+    page.force_login(health_user)
+    html = page.get(f"/admin/health/person/{person.pk}/change/").content.decode()
+    assert f"终端 {clients[1]}" in html and f"终端 {clients[0]}" in html

@@ -4,7 +4,6 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from health.models import StaffMembership
 from tests import factories
@@ -24,8 +23,8 @@ def test_create_staff_for_a_hotel_then_again_updates_password_and_membership(db,
     # when the account is created for the hotel
     first = run("clerk", "--password", PASSWORD, "--hotel", "H-77")
     user = get_user_model().objects.get(username="clerk")
-    token = Token.objects.get(user=user).key
-    # then it is staff, acts for the hotel, has a token, and nothing secret is printed
+    token = api.post("/api/v1/auth/token/", {"username": "clerk", "password": PASSWORD}, format="json").json()["token"]
+    # then it is staff, acts for the hotel, gets a token, and nothing secret is printed
     assert user.is_staff and not user.is_superuser
     assert user.membership.organisation == hotel
     assert user.membership.role == StaffMembership.Role.MEMBER
@@ -33,15 +32,18 @@ def test_create_staff_for_a_hotel_then_again_updates_password_and_membership(db,
     # when it is run again with another password and the community
     second = run("clerk", "--password", PASSWORD + "2", "--community", "C-77")
     user.refresh_from_db()
-    # then the same account now has the new password and community, and keeps its token
+    # then the same account now has the new password and community, and its old token is revoked
     assert get_user_model().objects.filter(username="clerk").count() == 1
     assert StaffMembership.objects.filter(user=user).count() == 1
     assert user.membership.organisation == community
     assert user.check_password(PASSWORD + "2")
-    assert Token.objects.get(user=user).key == token
     assert "已更新" in second and PASSWORD not in second
-    # and the token endpoint answers with the new password only
-    assert api.post("/api/v1/auth/token/", {"username": "clerk", "password": PASSWORD + "2"}, format="json").json() == {"token": token}
+    stale = api.get("/api/v1/communities/C-77/quarantines/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert stale.status_code == 401
+    # and the token endpoint answers with the new password only, with a new token that works
+    fresh = api.post("/api/v1/auth/token/", {"username": "clerk", "password": PASSWORD + "2"}, format="json").json()["token"]
+    assert fresh != token
+    assert api.get("/api/v1/communities/C-77/quarantines/", HTTP_AUTHORIZATION=f"Token {fresh}").status_code == 200
     assert api.post("/api/v1/auth/token/", {"username": "clerk", "password": PASSWORD}, format="json").status_code == 400
 
 

@@ -205,6 +205,8 @@ def test_a_window_longer_than_the_data_kept_is_refused_in_the_admin(admin_user):
     assert response.status_code == 200
     assert "行程数据只保留了最近 30 天" in response.content.decode()
     assert Policy.objects.count() == versions
-    # and 30 days is published
-    assert browser.post("/admin/health/policy/add/", {**form, "window_days": 30}).status_code == 302
+    # and 30 days is published, once its impact preview is confirmed
+    preview = browser.post("/admin/health/policy/add/", {**form, "window_days": 30})
+    assert 'id="impact-preview"' in preview.content.decode() and Policy.objects.count() == versions
+    assert browser.post("/admin/health/policy/add/", {**form, "window_days": 30, "_impact_confirmed": "1"}).status_code == 302
     assert Policy.objects.count() == versions + 1

@@ -60,7 +60,9 @@ ADMIN = {
     #                              adm     cA      cB      hA      hB      hea     pol     bor     c_a     avi     rai     pla     anon
     "auth.Group":                  SUPERUSER_ONLY_EMPTY,
     "auth.User":                   SUPERUSER_ONLY,
-    "authtoken.TokenProxy":        SUPERUSER_ONLY,
+    # API credentials: listed, revoked (and keys made and rotated) by administrators only
+    "knox.AuthToken":              "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
+    "health.MachineKey":           "200/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 403/- 302/-",
     "django_celery_beat.PeriodicTask": SUPERUSER_ONLY_EMPTY,
     "django_celery_beat.ClockedSchedule": SUPERUSER_ONLY_EMPTY,
     "django_celery_beat.CrontabSchedule": SUPERUSER_ONLY_EMPTY,
@@ -83,7 +85,8 @@ ADMIN = {
     "health.StatusAccess":         "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "health.Organisation":         "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "health.StaffMembership":      "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
-    "health.StatusCorrectionRequest": "200/- 200/- 200/- 403/- 403/- 200/- 403/- 403/- 403/- 403/- 403/- 403/- 302/-",
+    # the receivers of correction requests: communities, health, border control, the platform
+    "health.StatusCorrectionRequest": "200/- 200/- 200/- 403/- 403/- 200/- 403/- 200/- 403/- 403/- 403/- 200/- 302/-",
     "communities.QuarantineRecord": "200/200 200/200 200/302 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "communities.Community":       "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "hotels.Hotel":                "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",

@@ -186,3 +186,64 @@ def test_the_access_log_is_readable_by_administrators_and_editable_by_nobody():
     assert health_client.get("/admin/health/statusaccess/").status_code == 403
     access.refresh_from_db()
     assert (access.purpose, StatusAccess.objects.filter(pk=access.pk).exists()) == ("核查", True)
+
+
+@pytest.mark.django_db
+def test_the_access_log_keeps_who_read_as_they_were_at_the_read():
+    # given a read by a community worker, and one by an administrator
+    world = w.build(serial_base=870)
+    worker, administrator = world.users["community A"], world.users["admin"]
+    number = world.persons["A"]["id_number"]
+    assert w.client_as(worker).post("/api/v1/persons/status/", {"id_number": number}, format="json").status_code == 200
+    assert w.client_as(administrator).post("/api/v1/persons/status/", {"id_number": number}, format="json").status_code == 200
+    by_worker, by_admin = StatusAccess.objects.order_by("-pk")[1], StatusAccess.objects.order_by("-pk")[0]
+    # when the worker's account is renamed and moved to another community
+    worker.username = "someone-else"
+    worker.save()
+    membership = worker.membership
+    membership.organisation = factories.organisation("community", "C-MOVED", name="别的社区")
+    membership.save()
+    # then the log still says who read, and for which organisation, at the time
+    by_worker.refresh_from_db()
+    assert (by_worker.username, by_worker.organisation_name, by_worker.organisation_kind) == (
+        "w-community-A", "communityA (C-A)", "community"
+    )
+    assert (by_admin.username, by_admin.organisation_name, by_admin.organisation_kind) == ("w-admin", "管理员", "admin")
+    # and the administrators' list shows the snapshot, not today's name
+    page = Client()
+    page.force_login(administrator)
+    listing = page.get("/admin/health/statusaccess/").content.decode()
+    assert "w-community-A" in listing and "someone-else" not in listing
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_fills_the_snapshot_of_rows_written_before_it():
+    from django.db import connection
+    from django.db.migrations import RunPython
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    # The migration that fills the snapshot, whatever its number, and the one before it.
+    snapshot = next(
+        key for key, migration in executor.loader.disk_migrations.items()
+        if key[0] == "health" and any(
+            isinstance(operation, RunPython) and operation.code.__name__ == "snapshots_fill" for operation in migration.operations
+        )
+    )
+    before = next(parent for parent in executor.loader.graph.node_map[snapshot].parents if parent.key[0] == "health").key
+    leaves = executor.loader.graph.leaf_nodes()
+    # given the schema before the snapshot, and a read on record
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps
+    user = old.get_model("auth", "User").objects.create(username="nurse")
+    organisation = old.get_model("health", "Organisation").objects.get(kind="health", code="health")
+    old.get_model("health", "StaffMembership").objects.create(user=user, role="member", organisation=organisation)
+    person = old.get_model("health", "Person").objects.create(name="张三", id_digest="d" * 64, id_masked="1*")
+    old.get_model("health", "StatusAccess").objects.create(user=user, person=person, channel="api")
+    # when the migration runs
+    executor = MigrationExecutor(connection)
+    executor.migrate(leaves)
+    # then the row has the names as they were then
+    access = StatusAccess.objects.get(person_id=person.pk)
+    assert (access.username, access.organisation_kind) == ("nurse", "health")
+    assert access.organisation_name == f"{organisation.name} (health)"

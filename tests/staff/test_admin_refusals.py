@@ -227,7 +227,8 @@ def designation_form(_worlds):
 
 def risk_area_form(_worlds):
     day, time = split(timezone.now() - timedelta(hours=3))
-    return {"region": "310115", "level": "medium", "effective_from_0": day, "effective_from_1": time}
+    # Confirmed after the impact preview: the save that the service refuses.
+    return {"region": "310115", "level": "medium", "effective_from_0": day, "effective_from_1": time, "_impact_confirmed": "1"}
 
 
 def policy_form(_worlds):
@@ -240,6 +241,7 @@ def policy_form(_worlds):
         "eligible_provinces": "11,12,13",
         "home_region": "110000",
         "comment": "新政策",
+        "_impact_confirmed": "1",
     }
 
 

@@ -216,3 +216,121 @@ def test_the_request_page_links_to_the_person_s_explained_status(queued):
     person_page = logged_in(queued["worker"]).get(f"/admin/health/person/{request.person_id}/change/")
     assert person_page.status_code == 200
     assert "社区登记了居家隔离，尚未解除" in person_page.content.decode()
+
+
+# --- routing by the rule that decided, identity numbers kept out, re-routing ----------------------
+def test_a_status_decided_by_a_designation_goes_to_the_health_authority_not_the_old_community(api):
+    # given a person once quarantined by C-1 (lifted), now designated a close contact by health
+    from communities.services import quarantines_lift
+    from health.services.designations import designation_create
+
+    number = factories.id_number()
+    old = register(community("C-1"), name="张三", number=number, started_at=timezone.now() - timedelta(days=10))
+    quarantines_lift(actor=None, records_or_ids=[old.pk])
+    designation_create(actor=None, name="张三", id_number=number, kind="close_contact", designated_at=timezone.now() - timedelta(hours=2))
+    # when they ask for a correction
+    assert api.post(URL, {"name": "张三", "id_number": number, "message": "我不是密接"}, format="json").status_code == 202
+    # then the health authority, which can act on it, gets it
+    request = StatusCorrectionRequest.objects.get()
+    assert request.reasons_at_submission[0] == "R1"
+    assert request.organisation == health_department()
+
+
+def test_an_unmanaged_inbound_case_goes_to_border_control():
+    number = factories.id_number()
+    inbound_register(
+        actor=None, person_name="钱七", id_number=number, entered_country_on=timezone.localdate() - timedelta(days=3),
+        port="首都机场", origin_country="JP",
+    )
+    request = corrections.correction_submit(name="钱七", id_number=number, message="我已完成隔离")
+    assert request.reasons_at_submission[0] == "R4"
+    assert request.organisation == factories.department(Organisation.Kind.BORDER)
+
+
+def test_a_popup_from_the_platforms_itinerary_goes_to_the_platform():
+    from health.services.itinerary import StayInput, stays_ingest
+
+    number = factories.id_number()
+    stays_ingest(actor=None, stays=[StayInput(
+        name="周九", id_number=number, region_code="310100",
+        arrived_at=timezone.now() - timedelta(days=5), left_at=timezone.now() - timedelta(days=3),
+    )])
+    request = corrections.correction_submit(name="周九", id_number=number, message="我没去过上海")
+    assert request.reasons_at_submission[:2] == ["P", "itinerary_outside_jjj"]
+    assert request.organisation == factories.department(Organisation.Kind.PLATFORM)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "我的身份证号是{number}，一直弹窗",
+        "身份证 {spaced} 弹窗",
+        "号码{lower}",
+        "护照E12345678和港澳通行证H1234567890都登记过",
+    ],
+)
+def test_identity_numbers_in_the_message_are_never_stored(api, written):
+    number = factories.id_number()
+    register(community("C-1"), name="张三", number=number)
+    spaced = " ".join(number[i:i + 4] for i in range(0, 18, 4))
+    message = written.format(number=number, spaced=spaced, lower=number.lower())
+    # when the message carries an identity number
+    assert api.post(URL, {"name": "张三", "id_number": number, "message": message}, format="json").status_code == 202
+    # then what is stored has a marker instead, and the rest as written
+    stored = StatusCorrectionRequest.objects.get().message
+    for secret in (number, number[:17], number.lower(), "E12345678", "H1234567890"):
+        assert secret not in stored.replace(" ", "")
+    assert "〔证件号已隐去〕" in stored
+    assert stored.startswith(message[:2])
+
+
+def test_a_phone_number_for_the_call_back_is_kept(api):
+    number = factories.id_number()
+    register(community("C-1"), name="张三", number=number)
+    api.post(URL, {"name": "张三", "id_number": number, "message": "请回电13812345678"}, format="json")
+    assert StatusCorrectionRequest.objects.get().message == "请回电13812345678"
+
+
+def test_the_receiver_passes_a_request_on_in_the_admin(queued):
+    request, worker = queued["request"], queued["worker"]
+    health = health_department()
+    client = logged_in(worker)
+    # when C-1 passes it on to the health authority, with a reason
+    response = client.post(
+        f"{QUEUE}{request.pk}/change/", {"resolution_comment": "", "reroute_to": health.pk, "reroute_note": "确诊由卫健认定"}
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    # then it is health's, still open, with the reason; C-1 no longer sees it, health does
+    request.refresh_from_db()
+    assert (request.organisation, request.state, request.routing_note) == (health, "open", "确诊由卫健认定")
+    assert "我已解除隔离" not in client.get(QUEUE).content.decode()
+    assert "我已解除隔离" in logged_in(queued["health"]).get(QUEUE).content.decode()
+    # and the change is on record with who made it
+    latest = request.history.order_by("-history_id").first()
+    assert (latest.organisation_id, latest.history_user) == (health.pk, worker)
+
+
+def test_passing_on_needs_a_reason_and_is_only_for_the_receiver(queued):
+    request = queued["request"]
+    health = health_department()
+    # without a reason: the form again, nothing changes
+    page = logged_in(queued["worker"]).post(f"{QUEUE}{request.pk}/change/", {"reroute_to": health.pk, "reroute_note": ""})
+    assert page.status_code == 200 and "请说明转交原因" in page.content.decode()
+    # another community cannot pass it on
+    from health.errors import NotVisible
+
+    with pytest.raises(NotVisible):
+        corrections.correction_reroute(actor=queued["other"], request=request, organisation=health, note="越权")
+    # a hotel is not a receiver
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        corrections.correction_reroute(
+            actor=queued["worker"], request=request, organisation=factories.organisation("hotel", "H-9"), note="酒店"
+        )
+    request.refresh_from_db()
+    assert request.organisation.code == "C-1" and request.routing_note == ""
+    # a resolved request stays where it was resolved
+    corrections.correction_resolve(actor=queued["worker"], request=request, comment="已处理")
+    with pytest.raises(corrections.AlreadyResolved):
+        corrections.correction_reroute(actor=queued["worker"], request=request, organisation=health, note="晚了")
