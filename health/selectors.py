@@ -1,5 +1,6 @@
 """Reads of the core app: who a staff account acts for, and what they may see."""
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 
 from health import registry
 from health.identity import id_number_digest_or_none
@@ -113,3 +114,12 @@ def region_codes_unknown(codes) -> set[str]:
     """The codes among `codes` that are not GB/T 2260 regions (one query)."""
     codes = set(codes)
     return codes - set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
+
+
+def stored_reason(path: str, code: str) -> Q:
+    """Rows whose stored reasons (the JSON list at `path`) hold `code`.
+
+    The list read as text holds the quoted code: one test that SQLite and PostgreSQL answer alike
+    (JSON `contains` is PostgreSQL's only), and exact, since codes are quoted words with no quotes.
+    """
+    return Q(**{f"{path}__icontains": f'"{code}"'})

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "knox",  # staff API tokens: hashed at rest, with an expiry
     "rest_framework_api_key",  # machine keys (health.MachineKey); its own APIKey table is unused
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files, not a CDN
     "django_celery_beat",
     "simple_history",
     "axes",
@@ -236,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery --------------------------------------------------------------------------------
