@@ -25,8 +25,9 @@ from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.admin_preview import ImpactPreviewAdmin
 from health.auth import MACHINE_KEY_SCOPES
+from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import local, person_explanation, reasons_sentence
+from health.explanations import CAUSES, cause_label, person_explanation, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean
 from health.models import (
@@ -46,7 +47,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to, policy_timeline
+from health.selectors import persons_visible_to, policy_timeline, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find
@@ -116,15 +117,16 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             # The audited read: the access is on record before the status is shown.
             status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
             person.health_status = status
-            current = policy_current()
+            organisation = user_organisation(request.user)
+            health_department = organisation is not None and organisation.kind == Organisation.Kind.HEALTH
             extra_context = {
                 **(extra_context or {}),
                 "explanation": person_explanation(
                     person,
                     status,
                     link_for=self._link_for(request),
-                    window_days=current.window_days,
-                    inbound_days=current.inbound_observation_days,
+                    policy=policy_current(),
+                    show_rule_ids=self.is_admin(request) or health_department,
                 ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -508,7 +510,7 @@ class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
         if timeline.current is not None and obj.version == timeline.current.version:
             return _("现行")
         if obj in timeline.planned:
-            return _("将于 %(at)s 生效") % {"at": local(obj.effective_from)}
+            return _("将于 %(at)s 生效") % {"at": beijing_time(obj.effective_from)}
         if timeline.current is not None and obj.version > timeline.current.version:
             return _("不会生效（已被编号更大的版本取代）")
         return _("历史")
@@ -555,22 +557,102 @@ class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
 
 
 # --- history and audit ---------------------------------------------------------------------------
+class NewStatusFilter(admin.SimpleListFilter):
+    title = _("新状态")
+    parameter_name = "new_status"
+
+    def lookups(self, request, model_admin):
+        return HealthStatus.Code.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(new_status=self.value()) if self.value() else queryset
+
+
+class CauseFilter(admin.SimpleListFilter):
+    title = _("变更起因")
+    parameter_name = "cause"
+
+    def lookups(self, request, model_admin):
+        return [(cause, label) for cause, label in CAUSES.items() if cause]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cause=self.value()) if self.value() else queryset
+
+
 @admin.register(StatusEvent)
 class StatusEventAdmin(ScopedReadOnlyAdmin):
+    """The history of status changes in words: statuses, reasons and causes by their labels, no JSON."""
+
     organisation_kinds = HEALTH
-    list_display = ("person", "old_status", "new_status", "new_reasons", "cause", "computed_at", "policy_version")
-    list_filter = ("new_status", "cause")
+    list_display = ("computed_at", "person", "old_status_words", "new_status_words", "reasons_words", "cause_words")
+    list_filter = (NewStatusFilter, CauseFilter)
     list_select_related = ("person",)
+    fields = (
+        "person",
+        "computed_at",
+        "old_status_words",
+        "old_reasons_words",
+        "new_status_words",
+        "reasons_words",
+        "cause_words",
+        "policy_version",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("原状态"), ordering="old_status")
+    def old_status_words(self, obj):
+        return status_label(obj.old_status)
+
+    @admin.display(description=_("新状态"), ordering="new_status")
+    def new_status_words(self, obj):
+        return status_label(obj.new_status)
+
+    @admin.display(description=_("原因"))
+    def reasons_words(self, obj):
+        return reasons_labels(obj.new_reasons) or "—"
+
+    @admin.display(description=_("原来的原因"))
+    def old_reasons_words(self, obj):
+        return reasons_labels(obj.old_reasons) or "—"
+
+    @admin.display(description=_("变更起因"), ordering="cause")
+    def cause_words(self, obj):
+        return cause_label(obj.cause)
+
+
+CHANNELS = {Channel.API: _("接口查询"), Channel.ADMIN: _("管理后台查看")}
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    title = _("渠道")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return list(CHANNELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
-    list_display = ("accessed_at", "username", "organisation_name", "person", "channel", "purpose")
-    list_filter = ("channel", "organisation_kind")
+    list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    list_filter = (ChannelFilter, "organisation_kind")
     list_select_related = ("person",)
     search_fields = ("username", "organisation_name", "purpose")
+    fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    readonly_fields = fields
+
+    @admin.display(description=_("渠道"), ordering="channel")
+    def channel_words(self, obj):
+        return CHANNELS.get(obj.channel, _("其他渠道"))
+
+    @admin.display(description=_("事由"))
+    def purpose_words(self, obj):
+        # The API asks for a purpose in words; a page view in the admin has none to give.
+        return obj.purpose or (_("查看人员健康状态") if obj.channel == Channel.ADMIN else "—")
 
 
 # --- organisations and staff ---------------------------------------------------------------------
@@ -698,9 +780,9 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
                 obj.organisation, obj.routing_note = saved.organisation, saved.routing_note
                 self.message_user(request, _("已转交 %(organisation)s。") % {"organisation": target}, messages.SUCCESS)
                 return
-            saved = corrections.correction_resolve(
-                actor=request.user, request=obj, comment=form.cleaned_data["resolution_comment"]
-            )
+            # Resolved meanwhile by a colleague: the form no longer has the field, and the service refuses.
+            comment = form.cleaned_data.get("resolution_comment", request.POST.get("resolution_comment", ""))
+            saved = corrections.correction_resolve(actor=request.user, request=obj, comment=comment)
         except (ApplicationError, ValidationError) as error:
             message = error.message if isinstance(error, ApplicationError) else "；".join(error.messages)
             self.message_user(request, str(message), messages.ERROR)
@@ -712,11 +794,11 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
 
     @admin.display(description=_("提交时间"), ordering="submitted_at")
     def submitted_at_display(self, obj):
-        return local(obj.submitted_at)
+        return beijing_time(obj.submitted_at)
 
     @admin.display(description=_("处理时间"))
     def resolved_at_display(self, obj):
-        return local(obj.resolved_at)
+        return beijing_time(obj.resolved_at)
 
     @admin.display(description=_("人员"))
     def person_link(self, obj):

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
+from health.display import beijing_time
+
 
 class Region(models.Model):
     """A GB/T 2260 administrative division (province, prefecture-level city, county/district)."""
@@ -273,7 +275,7 @@ class ItineraryStay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.region_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {self.region_id} {beijing_time(self.arrived_at)}"
 
 
 class ItineraryDeclaration(models.Model):
@@ -294,7 +296,7 @@ class ItineraryDeclaration(models.Model):
         indexes = [models.Index(fields=["person", "declared_at"], name="declaration_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {beijing_time(self.declared_at)}"
 
 
 def default_eligible_provinces() -> list[str]:
@@ -445,7 +447,7 @@ class StayPurge(models.Model):
         ordering = ["-ran_at"]
 
     def __str__(self) -> str:
-        return f"{self.ran_at:%Y-%m-%d %H:%M}"
+        return beijing_time(self.ran_at)
 
 
 class HealthStatus(models.Model):
@@ -511,7 +513,8 @@ class StatusEvent(models.Model):
         indexes = [models.Index(fields=["person", "-computed_at"], name="statusevent_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id}: {self.old_status or '—'} → {self.new_status}"
+        labels = dict(HealthStatus.Code.choices)
+        return f"{self.person_id}: {labels.get(self.old_status, '—')} → {labels.get(self.new_status, '—')}"
 
 
 class StatusAccess(models.Model):
@@ -538,7 +541,7 @@ class StatusAccess(models.Model):
         indexes = [models.Index(fields=["person", "-accessed_at"], name="statusaccess_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.person_id} @ {self.accessed_at:%Y-%m-%d %H:%M}"
+        return f"{self.user} → {self.person_id} @ {beijing_time(self.accessed_at)}"
 
 
 class StatusCorrectionRequest(models.Model):
@@ -593,7 +596,7 @@ class StatusCorrectionRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.submitted_at:%Y-%m-%d %H:%M} {self.get_state_display()}"
+        return f"{self.person} {beijing_time(self.submitted_at)} {self.get_state_display()}"
 
 
 class MachineKey(AbstractAPIKey):

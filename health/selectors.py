@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 from django.utils import timezone
 
 from health import registry
@@ -146,3 +147,12 @@ def policy_timeline(*, now: datetime | None = None) -> PolicyTimeline:
             blocking_from = version.effective_from
     planned.sort(key=lambda version: version.effective_from)
     return PolicyTimeline(current=current, planned=planned)
+
+
+def stored_reason(path: str, code: str) -> Q:
+    """Rows whose stored reasons (the JSON list at `path`) hold `code`.
+
+    The list read as text holds the quoted code: one test that SQLite and PostgreSQL answer alike
+    (JSON `contains` is PostgreSQL's only), and exact, since codes are quoted words with no quotes.
+    """
+    return Q(**{f"{path}__icontains": f'"{code}"'})

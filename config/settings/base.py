@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "knox",  # staff API tokens: hashed at rest, with an expiry
     "rest_framework_api_key",  # machine keys (health.MachineKey); its own APIKey table is unused
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files, not a CDN
     "django_celery_beat",
     "simple_history",
     "axes",
@@ -89,6 +90,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and authentication, which would look a NUL-bearing cookie or token up in PostgreSQL.
+    "config.security.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,10 +178,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST framework ----------------------------------------------------------------------
+# The public budgets (docs/security.md): per client address and per ID number and name (the owner's own),
 PUBLIC_THROTTLE_RATE = env("PUBLIC_THROTTLE_RATE", default="60/minute")
+# a ceiling per ID number whatever the name (bounds guessing names; above what one address can send),
+PUBLIC_ID_NUMBER_CEILING_RATE = env("PUBLIC_ID_NUMBER_CEILING_RATE", default="300/minute")
+# and the owner's budgets of declarations and correction requests, per ID number and name.
+DECLARATION_THROTTLE_RATE = env("DECLARATION_THROTTLE_RATE", default="10/hour")
+CORRECTION_THROTTLE_RATE = env("CORRECTION_THROTTLE_RATE", default="5/hour")
 # Refused at start-up, not with a 500 on every public request: "N/second|minute|hour|day" (DRF's form).
-if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", PUBLIC_THROTTLE_RATE):
-    raise ImproperlyConfigured(f"PUBLIC_THROTTLE_RATE must look like 60/minute, not {PUBLIC_THROTTLE_RATE!r}")
+for _name in ("PUBLIC_THROTTLE_RATE", "PUBLIC_ID_NUMBER_CEILING_RATE", "DECLARATION_THROTTLE_RATE", "CORRECTION_THROTTLE_RATE"):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must look like 60/minute, not {globals()[_name]!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "health.auth.StaffTokenAuthentication",
@@ -186,11 +196,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with JSON nested past the decoder's depth answered 400 instead of 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "health.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "health.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "health.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"public_address": PUBLIC_THROTTLE_RATE, "public_id_number": PUBLIC_THROTTLE_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "public_address": PUBLIC_THROTTLE_RATE,
+        "public_person": PUBLIC_THROTTLE_RATE,
+        "public_id_number": PUBLIC_ID_NUMBER_CEILING_RATE,
+        "declaration_person": DECLARATION_THROTTLE_RATE,
+        "correction_person": CORRECTION_THROTTLE_RATE,
+    },
     # The number of reverse proxies in front of the app: set explicitly, never guessed.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
@@ -215,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery --------------------------------------------------------------------------------

@@ -79,7 +79,8 @@ def test_viewing_a_person_shows_the_status_and_history_and_is_audited(health_use
     # then the status, its reasons and history show, without the number, and the view is on record
     assert page.status_code == 200
     assert "集中观察" in html
-    assert "designation_confirmed" in html
+    assert "<strong>确诊病例</strong>：卫健部门认定为确诊病例，尚未解除。" in html
+    assert "designation_confirmed" not in html
     assert number not in html
     access = StatusAccess.objects.get()
     assert (access.user, access.person, access.channel) == (health_user, person, "admin")
