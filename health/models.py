@@ -430,7 +430,7 @@ class PolicyActivation(models.Model):
         verbose_name_plural = _("规则参数生效记录")
 
     def __str__(self) -> str:
-        return f"v{self.policy_id} @ {self.activated_at:%Y-%m-%d %H:%M}"
+        return f"v{self.policy_id} @ {beijing_time(self.activated_at)}"
 
 
 class StayPurge(models.Model):
