@@ -10,7 +10,8 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/health
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 # Throttling stays on, with a rate a load generator cannot reach from one address.
-os.environ.setdefault("PUBLIC_THROTTLE_RATE", "1000000000/minute")
+for _rate in ("PUBLIC_THROTTLE_RATE", "PUBLIC_ID_NUMBER_CEILING_RATE", "DECLARATION_THROTTLE_RATE", "CORRECTION_THROTTLE_RATE"):
+    os.environ.setdefault(_rate, "1000000000/minute")
 
 from config.settings.base import *  # noqa: E402, F403
 from config.settings.base import INSTALLED_APPS, env  # noqa: E402

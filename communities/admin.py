@@ -8,12 +8,14 @@ from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.display import beijing_time
+from health.explanations import cause_label, reasons_labels
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
@@ -187,12 +189,12 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
         return format_html(
             "<strong>{}</strong><br>{}：{}<br>{}：{}<br>{}：{}",
             _status_label(status.status),
-            _("判定依据"),
-            ", ".join(status.reasons) or "—",
+            _("原因"),
+            reasons_labels(status.reasons) or "—",
             _("有效至"),
-            timezone.localtime(status.valid_until).strftime("%Y-%m-%d %H:%M") if status.valid_until else "—",
+            beijing_time(status.valid_until),
             _("计算时间"),
-            timezone.localtime(status.computed_at).strftime("%Y-%m-%d %H:%M:%S") if status.computed_at else "—",
+            beijing_time(status.computed_at, seconds=True),
         )
 
     @admin.display(description=_("状态变更记录"))
@@ -203,11 +205,11 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    timezone.localtime(event.computed_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    beijing_time(event.computed_at, seconds=True),
                     _status_label(event.old_status) if event.old_status else "—",
                     _status_label(event.new_status),
-                    ", ".join(event.new_reasons),
-                    event.cause,
+                    reasons_labels(event.new_reasons) or "—",
+                    cause_label(event.cause),
                 )
                 for event in events
             ),
@@ -218,26 +220,23 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             _("时间"),
             _("状态"),
-            _("判定依据"),
             _("原因"),
+            _("变更起因"),
             rows,
         )
 
     @admin.display(description=_("计划解除时间变更历史"))
     def planned_end_history(self, obj):
-        def moment(value):
-            return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
-
         changes = selectors.planned_end_history(obj)
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{} → {}</td><td>{}</td></tr>",
             (
                 (
-                    moment(change.changed_at),
+                    beijing_time(change.changed_at),
                     change.changed_by.get_username() if change.changed_by else "—",
-                    moment(change.old_planned_end_at),
-                    moment(change.new_planned_end_at),
+                    beijing_time(change.old_planned_end_at),
+                    beijing_time(change.new_planned_end_at),
                     change.comment,
                 )
                 for change in changes
@@ -317,7 +316,27 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
             return None
         active = queryset.filter(lifted_at__isnull=True).select_related("person").order_by("pk")
         if request.POST.get("confirm") == "yes":
-            lifted = services.quarantines_lift(actor=request.user, records_or_ids=list(active.values_list("pk", flat=True)))
+            try:
+                lifted = services.quarantines_lift(
+                    actor=request.user, records_or_ids=list(active.values_list("pk", flat=True))
+                )
+            except ValidationError:
+                ahead = [record for record in active if record.started_at > timezone.now()]
+                if not ahead:
+                    raise  # another refusal: the admin shows it as it is
+                self.message_user(
+                    request,
+                    gettext("以下隔离记录的开始时间晚于当前时间，尚不能解除：%(records)s。未解除任何记录，请在开始时间之后再操作。")
+                    % {
+                        "records": "、".join(
+                            gettext("%(name)s（%(id)s，开始于 %(at)s）")
+                            % {"name": record.person.name, "id": record.person.id_masked, "at": beijing_time(record.started_at)}
+                            for record in ahead
+                        )
+                    },
+                    messages.ERROR,
+                )
+                return None
             self.message_user(
                 request,
                 ngettext("已解除 %(count)d 条隔离记录，健康状态已更新。", "已解除 %(count)d 条隔离记录，健康状态已更新。", len(lifted))

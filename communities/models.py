@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from health.display import beijing_day, beijing_time
 from health.models import Organisation, OrganisationKindManager, Person
 
 
@@ -85,7 +86,7 @@ class QuarantineRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.get_kind_display()} {self.started_at:%Y-%m-%d}"
+        return f"{self.person} {self.get_kind_display()} {beijing_day(self.started_at)}"
 
     @property
     def is_active(self) -> bool:
@@ -113,4 +114,4 @@ class PlannedEndChange(models.Model):
         indexes = [models.Index(fields=["record", "-changed_at"], name="plannedend_record_time")]
 
     def __str__(self) -> str:
-        return f"{self.record_id}: {self.old_planned_end_at} → {self.new_planned_end_at}"
+        return f"{self.record_id}: {beijing_time(self.old_planned_end_at)} → {beijing_time(self.new_planned_end_at)}"

@@ -8,3 +8,6 @@ class HealthAdminConfig(AdminConfig):
     def ready(self):
         super().ready()
         from config import checks  # noqa: F401 - registers the deployment checks
+        from config.admin_site import third_party_names
+
+        third_party_names()

@@ -1,12 +1,15 @@
-"""Request-level security shared by the API and the admin: the client address, the absolute session limit."""
+"""Request-level security shared by the API and the admin: the client address, the absolute session limit,
+no NUL character past the door."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 
 SESSION_STARTED_KEY = "_health_session_started_at"
 
@@ -52,3 +55,40 @@ class AbsoluteSessionLifetimeMiddleware:
             elif now - int(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
         return self.get_response(request)
+
+
+def _nul_in_path_or_headers(request: HttpRequest) -> bool:
+    return "\x00" in request.path_info or any(
+        "\x00" in value for key, value in request.META.items() if key.startswith("HTTP_") and isinstance(value, str)
+    )
+
+
+class NulCharacterMiddleware:
+    """Refuses a NUL character in the path, the query string or a header before any view sees it.
+
+    PostgreSQL text cannot hold NUL: a path segment (`/communities/%00/quarantines/`), an admin
+    filter (`?kind=%00`), an autocomplete term (`term=%00`), a token or a session cookie would reach a
+    lookup and fail there with a 500. No URL or header of this service ever carries one. Under /api/
+    the answer is a JSON 400; in the admin a query parameter holding one is dropped (the page is
+    reloaded without it: the list unfiltered, as for any filter value the admin ignores), and a path
+    or header holding one is the usual 400 page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        in_path = _nul_in_path_or_headers(request)
+        query = [(key, value) for key, values in request.GET.lists() for value in values]
+        clean_query = [(key, value) for key, value in query if "\x00" not in key + value]
+        if not in_path and len(clean_query) == len(query):
+            return self.get_response(request)
+        if request.path_info.startswith("/api/"):
+            return JsonResponse(
+                {"detail": gettext("请求中含有不允许的空字符（NUL）。")}, status=400, json_dumps_params={"ensure_ascii": False}
+            )
+        if not in_path and request.method in ("GET", "HEAD"):
+            return HttpResponseRedirect(request.path + ("?" + urlencode(clean_query) if clean_query else ""))
+        from django.views.defaults import bad_request
+
+        return bad_request(request, None)

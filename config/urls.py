@@ -18,4 +18,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 
+handler400 = "health.api.errors.bad_request"
 handler404 = "health.api.errors.not_found"

@@ -18,6 +18,7 @@ from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.errors import ApplicationError
+from health.explanations import reasons_labels
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person
@@ -320,12 +321,12 @@ class InboundCaseAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScop
             return _("待计算")
         return HealthStatus.Code(status.status).label
 
-    @admin.display(description=_("判定依据"))
+    @admin.display(description=_("原因"))
     def person_reasons(self, case):
         status = getattr(case.person, "health_status", None)
         if status is None or status.computed_at is None:
             return _("待计算")
-        return "、".join(status.reasons)
+        return reasons_labels(status.reasons) or "—"
 
     # --- the community's release ---------------------------------------------------------------
     @admin.action(description=_("解除观察"), permissions=["release"])

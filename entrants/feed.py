@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 
@@ -100,12 +101,13 @@ def _parse_csv(text: str) -> Iterator[tuple[int, dict]]:
 
 
 def _parse_jsonl(text: str) -> Iterator[tuple[int, dict]]:
-    for line, raw in enumerate(text.splitlines(), start=1):
+    # Line by line (not splitlines(), which makes the list of every line before the first is read).
+    for line, raw in enumerate(io.StringIO(text, newline=None), start=1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
             yield line, {"__error__": _("不是有效的 JSON。")}
             continue
         if not isinstance(row, dict):
@@ -124,7 +126,9 @@ def feed_parse(content: bytes | str, feed_format: str) -> list[tuple[int, dict]]
     if len(content) > MAX_BYTES:
         raise FeedRejected(file_errors=[TOO_LARGE])
     text = _decode(content)
-    rows = list(_parse_csv(text) if feed_format == "csv" else _parse_jsonl(text))
+    # Reading stops one row past the limit: 8 MB of one-character lines are millions of rows, which
+    # parsed whole took over a gigabyte before the limit was checked.
+    rows = list(itertools.islice(_parse_csv(text) if feed_format == "csv" else _parse_jsonl(text), MAX_ROWS + 1))
     if not rows:
         raise FeedRejected(file_errors=[_("文件中没有数据行。")])
     if len(rows) > MAX_ROWS:
@@ -188,6 +192,16 @@ def _scrub(errors: dict[str, list[str]], row: dict) -> dict[str, list[str]]:
     return scrubbed
 
 
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
     """Every row, then the rows against each other and the database; FeedRejected if any is bad."""
     community_codes = {
@@ -195,6 +209,9 @@ def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
         for _line, row in rows
         if isinstance(row, dict) and _blank_to_none(row.get("community_code")) is not None
     }
+    # A code PostgreSQL cannot hold (a NUL, a lone surrogate from a JSON escape) names no community and
+    # must not reach the query (a 500); its row is refused by the field's own checks.
+    community_codes = {code for code in community_codes if _storable(code)}
     communities = set(
         Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code__in=community_codes).values_list(
             "code", flat=True

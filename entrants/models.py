@@ -6,6 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from health.display import beijing_day
 from health.models import Organisation, Person
 
 
@@ -101,4 +102,4 @@ class InboundCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.entered_country_on:%Y-%m-%d} {self.port_of_entry}"
+        return f"{self.person} {beijing_day(self.entered_country_on)} {self.port_of_entry}"

@@ -8,22 +8,30 @@ records of (selectors.persons_visible_to). Every write goes through a service.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from knox.models import AuthToken
 from rest_framework_api_key.models import APIKey
 
-from health import retention
+from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.admin_preview import ImpactPreviewAdmin
 from health.auth import MACHINE_KEY_SCOPES
+from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import local, person_explanation, reasons_sentence
+from health.explanations import CAUSES, cause_label, person_explanation, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, name_normalise
 from health.models import (
+    WITHDRAWAL_REASON_MAX,
     Designation,
     HealthStatus,
     ItineraryDeclaration,
@@ -40,7 +48,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to
+from health.selectors import persons_visible_to, policy_timeline, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find, person_name_correct
@@ -110,8 +118,9 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             # The audited read: the access is on record before the status is shown.
             status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
             person.health_status = status
-            current = policy_current()
             correction = self.admin_site._registry[PersonNameCorrection]
+            organisation = user_organisation(request.user)
+            health_department = organisation is not None and organisation.kind == Organisation.Kind.HEALTH
             extra_context = {
                 **(extra_context or {}),
                 "name_correction_url": (
@@ -123,8 +132,8 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
                     person,
                     status,
                     link_for=self._link_for(request),
-                    window_days=current.window_days,
-                    inbound_days=current.inbound_observation_days,
+                    policy=policy_current(),
+                    show_rule_ids=self.is_admin(request) or health_department,
                 ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -228,6 +237,87 @@ class PersonNameCorrectionAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
         obj.pk = saved.pk
 
 
+# --- withdrawal (撤销) of risk areas and designations -----------------------------------------------
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label=_("撤销原因"),
+        max_length=WITHDRAWAL_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("撤销视同该记录从未发布，所涉人员的健康状态将重新计算；记录本身连同撤销人、时间和原因一并保留。"),
+    )
+
+
+class WithdrawableAdmin(admin.ModelAdmin):
+    """The withdraw action (with a confirmation page and a reason) and the withdrawal on the record's page.
+
+    A withdrawn record is shown as it was withdrawn and no longer changed.
+    """
+
+    withdrawal_fields = ("withdrawn_at", "withdrawn_by", "withdrawal_reason")
+    actions = ["withdraw_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.withdrawn_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_list_display(self, request):
+        return (*super().get_list_display(request), "withdrawn_at")
+
+    def get_list_filter(self, request):
+        return (*super().get_list_filter(request), WithdrawnFilter)
+
+    def get_fields(self, request, obj=None):
+        # A withdrawn record has no change permission: every field, these too, is shown read-only.
+        fields = tuple(super().get_fields(request, obj))
+        if obj is not None and obj.withdrawn_at is not None:
+            return (*fields, *self.withdrawal_fields)
+        return fields
+
+    @admin.action(description=_("撤销所选记录（误发布，视同从未发布）"), permissions=["change"])
+    def withdraw_selected(self, request, queryset):
+        standing = list(queryset.standing().order_by("pk"))
+        form = WithdrawForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if standing and form.is_bound and form.is_valid():
+            with transaction.atomic():
+                for record in standing:
+                    self.withdraw(request, record, form.cleaned_data["reason"])
+            self.message_user(
+                request,
+                ngettext("已撤销 %(count)d 条记录，所涉人员的健康状态已重新计算。", "已撤销 %(count)d 条记录，所涉人员的健康状态已重新计算。", len(standing))
+                % {"count": len(standing)},
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("确认撤销"),
+            "opts": self.opts,
+            "records": standing,
+            "already_withdrawn": queryset.filter(withdrawn_at__isnull=False).count(),
+            "form": form,
+            "selected": list(queryset.values_list("pk", flat=True)),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/health/withdraw_confirmation.html", context)
+
+
+class WithdrawnFilter(admin.SimpleListFilter):
+    title = _("撤销")
+    parameter_name = "withdrawn"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("有效（未撤销）")), ("yes", _("已撤销")))
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(withdrawn_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(withdrawn_at__isnull=False)
+        return queryset
+
+
 # --- regions and risk areas ----------------------------------------------------------------------
 @admin.register(Region)
 class RegionAdmin(ScopedReadOnlyAdmin):
@@ -253,8 +343,8 @@ class RiskAreaForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(RiskArea)
-class RiskAreaAdmin(OrganisationScopedAdmin):
-    """Saved through the service: every change fans out to persons with a place in the region."""
+class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdmin):
+    """Saved through the service after its impact preview: every change fans out to persons with a place in the region."""
 
     organisation_kinds = HEALTH
     organisation_field = None  # one health authority for the city: its staff see every designation
@@ -289,6 +379,19 @@ class RiskAreaAdmin(OrganisationScopedAdmin):
                 effective_to=obj.effective_to,
             )
         obj.pk = saved.pk
+
+    def impact_preview(self, request, form, obj):
+        data = form.cleaned_data
+        return impact.risk_area_impact(
+            region_code=obj.region_id if obj is not None else data["region"].code,
+            level=data["level"],
+            effective_from=data["effective_from"],
+            effective_to=data.get("effective_to"),
+            replacing=obj,
+        )
+
+    def withdraw(self, request, record, reason: str):
+        return risk_areas.risk_area_withdraw(actor=request.user, risk_area=record, reason=reason)
 
 
 # --- designations --------------------------------------------------------------------------------
@@ -341,7 +444,7 @@ class DesignationForm(TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(Designation)
-class DesignationAdmin(OrganisationScopedAdmin):
+class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
     organisation_kinds = HEALTH
     organisation_field = None
     form = DesignationForm
@@ -353,6 +456,8 @@ class DesignationAdmin(OrganisationScopedAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("person_name", "id_number", "kind", "designated_at", "cleared_at")
+        if obj.withdrawn_at is not None:
+            return ("person", "kind", "designated_at", "cleared_at", *self.withdrawal_fields)
         return ("person", "kind", "designated_at", "cleared_at")
 
     def get_readonly_fields(self, request, obj=None):
@@ -381,6 +486,9 @@ class DesignationAdmin(OrganisationScopedAdmin):
             )
         obj.pk, obj.person = saved.pk, saved.person
 
+    def withdraw(self, request, record, reason: str):
+        return designations.designation_withdraw(actor=request.user, designation=record, reason=reason)
+
 
 # --- itineraries ---------------------------------------------------------------------------------
 @admin.register(ItineraryStay)
@@ -402,8 +510,15 @@ class ItineraryDeclarationAdmin(ScopedReadOnlyAdmin):
 
 # --- policy versions -----------------------------------------------------------------------------
 class PolicyForm(forms.ModelForm):
+    """The parameters of a new version; their bounds are the model's (health.models.POLICY_BOUNDS)."""
+
     eligible_provinces = forms.CharField(
         label=_("可通行省份"), help_text=_("省级代码前两位，以逗号分隔，如 11,12,13。")
+    )
+    effective_from = forms.DateTimeField(
+        label=_("生效时间"),
+        required=False,
+        help_text=_("留空则发布后立即生效；填写将来的时间则届时自动生效，所有人员的健康状态在生效时重新计算。"),
     )
 
     class Meta:
@@ -416,6 +531,7 @@ class PolicyForm(forms.ModelForm):
             "inbound_arrival_grace_days",
             "eligible_provinces",
             "home_region",
+            "effective_from",
             "comment",
         ]
 
@@ -426,7 +542,7 @@ class PolicyForm(forms.ModelForm):
         codes = [part.strip() for part in str(raw).replace("，", ",").split(",") if part.strip()]
         if not codes or any(len(code) != 2 or not code.isdigit() for code in codes):
             raise ValidationError(_("请填写两位数字的省级代码，以逗号分隔。"))
-        return codes
+        return sorted(set(codes))
 
     def clean_window_days(self):
         # The service refuses it too; here it is a message on the field rather than an error page.
@@ -437,26 +553,66 @@ class PolicyForm(forms.ModelForm):
             raise ValidationError(error.message_dict["window_days"]) from None
         return window_days
 
-    def clean_home_region(self):
-        code = self.cleaned_data["home_region"]
-        if not Region.objects.filter(code=code).exists():
-            raise ValidationError(_("未知的区划代码。"))
-        return code
+    def clean_effective_from(self):
+        moment = self.cleaned_data.get("effective_from")
+        if moment is None:
+            return None
+        try:
+            return policy.policy_effective_from_check(moment, now=timezone.now())
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["effective_from"]) from None
 
 
 @admin.register(Policy)
-class PolicyAdmin(OrganisationScopedAdmin):
-    """A new version is published (everyone is recomputed after commit); versions are never edited."""
+class PolicyAdmin(ImpactPreviewAdmin, OrganisationScopedAdmin):
+    """A new version is published (everyone is recomputed when it takes effect); versions are never edited or deleted.
+
+    A rollback is a new version with an older one's values: the action below opens the form filled with them.
+    """
 
     organisation_kinds = ()  # administrators only
     organisation_field = None
     form = PolicyForm
-    list_display = ("version", "window_days", "min_stay_hours", "nat_valid_days", "home_region", "created_by", "created_at")
+    list_display = (
+        "version",
+        "state",
+        "effective_from",
+        "window_days",
+        "min_stay_hours",
+        "nat_valid_days",
+        "home_region",
+        "comment",
+        "created_by",
+        "created_at",
+    )
+    actions = ["publish_based_on"]
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a published version is never deleted: a rollback is a new version
+
+    @admin.display(description=_("状态"))
+    def state(self, obj):
+        # Two small queries a row: there are a handful of versions, and the answer must be of this moment.
+        timeline = policy_timeline()
+        if timeline.current is not None and obj.version == timeline.current.version:
+            return _("现行")
+        if obj in timeline.planned:
+            return _("将于 %(at)s 生效") % {"at": beijing_time(obj.effective_from)}
+        if timeline.current is not None and obj.version > timeline.current.version:
+            return _("不会生效（已被编号更大的版本取代）")
+        return _("历史")
+
     def get_changeform_initial_data(self, request):
+        base = self._base_version(request)
+        if base is not None:
+            return {
+                **{name: getattr(base, name) for name in policy.POLICY_PARAMETERS},
+                "eligible_provinces": ",".join(base.eligible_provinces),
+                "comment": _("以 v%(version)d 为基础发布") % {"version": base.version},
+            }
         current = policy_current()
         return {
             "window_days": current.window_days,
@@ -468,29 +624,125 @@ class PolicyAdmin(OrganisationScopedAdmin):
             "home_region": current.home_region,
         }
 
+    @staticmethod
+    def _base_version(request):
+        raw = request.GET.get("base", "")
+        return Policy.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+
     def save_model(self, request, obj, form, change):
         published = policy.policy_publish(actor=request.user, **form.cleaned_data)
         obj.version = published.version
         obj.created_at = published.created_at
 
+    def impact_preview(self, request, form, obj):
+        return impact.policy_impact(proposed=impact.policy_proposed(form.cleaned_data))
+
+    @admin.action(description=_("以此版本为基础发布新版本（回退）"), permissions=["add"])
+    def publish_based_on(self, request, queryset):
+        versions = list(queryset.values_list("version", flat=True)[:2])
+        if len(versions) != 1:
+            self.message_user(request, _("请只选择一个版本。"), messages.WARNING)
+            return None
+        return HttpResponseRedirect(f"{reverse('admin:health_policy_add')}?base={versions[0]}")
+
 
 # --- history and audit ---------------------------------------------------------------------------
+class NewStatusFilter(admin.SimpleListFilter):
+    title = _("新状态")
+    parameter_name = "new_status"
+
+    def lookups(self, request, model_admin):
+        return HealthStatus.Code.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(new_status=self.value()) if self.value() else queryset
+
+
+class CauseFilter(admin.SimpleListFilter):
+    title = _("变更起因")
+    parameter_name = "cause"
+
+    def lookups(self, request, model_admin):
+        return [(cause, label) for cause, label in CAUSES.items() if cause]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(cause=self.value()) if self.value() else queryset
+
+
 @admin.register(StatusEvent)
 class StatusEventAdmin(ScopedReadOnlyAdmin):
+    """The history of status changes in words: statuses, reasons and causes by their labels, no JSON."""
+
     organisation_kinds = HEALTH
-    list_display = ("person", "old_status", "new_status", "new_reasons", "cause", "computed_at", "policy_version")
-    list_filter = ("new_status", "cause")
+    list_display = ("computed_at", "person", "old_status_words", "new_status_words", "reasons_words", "cause_words")
+    list_filter = (NewStatusFilter, CauseFilter)
     list_select_related = ("person",)
+    fields = (
+        "person",
+        "computed_at",
+        "old_status_words",
+        "old_reasons_words",
+        "new_status_words",
+        "reasons_words",
+        "cause_words",
+        "policy_version",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("原状态"), ordering="old_status")
+    def old_status_words(self, obj):
+        return status_label(obj.old_status)
+
+    @admin.display(description=_("新状态"), ordering="new_status")
+    def new_status_words(self, obj):
+        return status_label(obj.new_status)
+
+    @admin.display(description=_("原因"))
+    def reasons_words(self, obj):
+        return reasons_labels(obj.new_reasons) or "—"
+
+    @admin.display(description=_("原来的原因"))
+    def old_reasons_words(self, obj):
+        return reasons_labels(obj.old_reasons) or "—"
+
+    @admin.display(description=_("变更起因"), ordering="cause")
+    def cause_words(self, obj):
+        return cause_label(obj.cause)
+
+
+CHANNELS = {Channel.API: _("接口查询"), Channel.ADMIN: _("管理后台查看")}
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    title = _("渠道")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return list(CHANNELS.items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
-    list_display = ("accessed_at", "username", "organisation_name", "person", "channel", "purpose")
-    list_filter = ("channel", "organisation_kind")
+    list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    list_filter = (ChannelFilter, "organisation_kind")
     list_select_related = ("person",)
     search_fields = ("username", "organisation_name", "purpose")
+    fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    readonly_fields = fields
+
+    @admin.display(description=_("渠道"), ordering="channel")
+    def channel_words(self, obj):
+        return CHANNELS.get(obj.channel, _("其他渠道"))
+
+    @admin.display(description=_("事由"))
+    def purpose_words(self, obj):
+        # The API asks for a purpose in words; a page view in the admin has none to give.
+        return obj.purpose or (_("查看人员健康状态") if obj.channel == Channel.ADMIN else "—")
 
 
 # --- organisations and staff ---------------------------------------------------------------------
@@ -618,9 +870,9 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
                 obj.organisation, obj.routing_note = saved.organisation, saved.routing_note
                 self.message_user(request, _("已转交 %(organisation)s。") % {"organisation": target}, messages.SUCCESS)
                 return
-            saved = corrections.correction_resolve(
-                actor=request.user, request=obj, comment=form.cleaned_data["resolution_comment"]
-            )
+            # Resolved meanwhile by a colleague: the form no longer has the field, and the service refuses.
+            comment = form.cleaned_data.get("resolution_comment", request.POST.get("resolution_comment", ""))
+            saved = corrections.correction_resolve(actor=request.user, request=obj, comment=comment)
         except (ApplicationError, ValidationError) as error:
             message = error.message if isinstance(error, ApplicationError) else "；".join(error.messages)
             self.message_user(request, str(message), messages.ERROR)
@@ -632,11 +884,11 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
 
     @admin.display(description=_("提交时间"), ordering="submitted_at")
     def submitted_at_display(self, obj):
-        return local(obj.submitted_at)
+        return beijing_time(obj.submitted_at)
 
     @admin.display(description=_("处理时间"))
     def resolved_at_display(self, obj):
-        return local(obj.resolved_at)
+        return beijing_time(obj.resolved_at)
 
     @admin.display(description=_("人员"))
     def person_link(self, obj):

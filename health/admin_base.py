@@ -7,15 +7,107 @@ column (one indexed column, no joins). Deleting is for administrators only.
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from health import replicas
+from health.errors import ApplicationError
 from health.identity import id_number_digest_or_none
 from health.selectors import user_is_admin, user_organisation
 
+# What a service raises when it refuses a write: shown to staff as words, never as a 500.
+REFUSALS = (ValidationError, ApplicationError)
 
-class OrganisationScopedAdmin(admin.ModelAdmin):
+
+def refusal_messages(error: Exception, model=None, *, fields=()) -> dict[str | None, list[str]]:
+    """A service's refusal as messages by form field (None: the form or page as a whole).
+
+    A field the form does not show is named by its model label, so "该时间不能晚于当前时间。" says
+    which time; a field code never reaches the page.
+    """
+    if isinstance(error, ApplicationError):
+        field = error.field if error.field in fields else None
+        return {field: [str(error.message)]}
+    if not hasattr(error, "error_dict"):
+        return {None: [str(message) for message in error.messages]}
+    found: dict[str | None, list[str]] = {}
+    for field, errors in error.error_dict.items():
+        texts = [str(message) for message in ValidationError(errors).messages]
+        if field in fields:
+            found.setdefault(field, []).extend(texts)
+            continue
+        label = _field_label(model, field)
+        found.setdefault(None, []).extend(f"{label}：{text}" if label and label not in text else text for text in texts)
+    return found
+
+
+def refusal_text(error: Exception, model=None) -> str:
+    return " ".join(text for texts in refusal_messages(error, model).values() for text in texts)
+
+
+def _field_label(model, field: str) -> str | None:
+    if model is None or field == NON_FIELD_ERRORS:
+        return None
+    try:
+        return str(model._meta.get_field(field).verbose_name)
+    except FieldDoesNotExist:
+        return None
+
+
+class ServiceRefusalAdmin(admin.ModelAdmin):
+    """Every form, action and deletion of the admin turns a service's refusal into words on the page.
+
+    The services validate again under their locks (a record lifted or checked out by another desk
+    a moment ago, a time a little ahead of the clock): what they refuse must reach staff as a
+    message, never as a server error. A refused form is shown again, as typed, with the refusal
+    at its top (or on its field); a refused action or deletion returns to the page with a message.
+    Nothing is written: each admin view runs in a transaction the refusal rolls back.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except REFUSALS as error:
+            if request.method != "POST" or getattr(request, "_service_refusal", None) is not None:
+                raise
+            request._service_refusal = error
+            # Once more, with the refusal as a form error: the form comes back with what was typed.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is None:
+            return form
+        model = self.model
+
+        class Refused(form):
+            def clean(self):
+                cleaned = super().clean()
+                for field, texts in refusal_messages(refusal, model, fields=self.fields).items():
+                    self.add_error(field, texts)
+                return cleaned
+
+        Refused.__name__ = Refused.__qualname__ = form.__name__
+        return Refused
+
+    def response_action(self, request, queryset):
+        try:
+            return super().response_action(request, queryset)
+        except REFUSALS as error:
+            self.message_user(request, refusal_text(error, self.model), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except REFUSALS as error:
+            self.message_user(request, refusal_text(error, self.model), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class OrganisationScopedAdmin(ServiceRefusalAdmin):
     organisation_kinds: tuple[str, ...] = ()
     # The record's FK to health.Organisation that owns it; None = no row-level filter for members.
     organisation_field: str | None = "organisation"

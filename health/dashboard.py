@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.explanations import local
+from health.display import beijing_time
 from health.models import (
     Designation,
     HealthStatus,
@@ -28,7 +28,7 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
-from health.selectors import persons_visible_to, user_is_admin, user_organisation
+from health.selectors import persons_visible_to, policy_timeline, stored_reason, user_is_admin, user_organisation
 
 STATUS_ORDER = [code for code, _label in HealthStatus.Code.choices]
 STATUS_COLOURS = {
@@ -91,7 +91,7 @@ def community_due(user, *, today: date | None = None) -> dict:
                 "name": record.person.name,
                 "id_masked": record.person.id_masked,
                 "kind": record.get_kind_display(),
-                "planned_end_at": local(record.planned_end_at),
+                "planned_end_at": beijing_time(record.planned_end_at),
                 "url": _admin_url("communities_quarantinerecord_change", record.pk),
             }
             for record in queryset[:LIST_LIMIT]
@@ -118,9 +118,14 @@ def persons_by_status(user) -> list[dict]:
 
 # --- front desks -------------------------------------------------------------------------------
 def hotel_guests(user) -> dict:
-    """The desk's current guests by status, and those with no negative test that counts for G2."""
+    """The desk's current guests by status, and those whose stored decision says the stay fails G2.
+
+    Counted from the stored reasons (`hotel_requirements_unmet`), never from a copy of the rule:
+    a guest whose hotel test does not count for want of health management is listed, a guest
+    decided by another rule (a quarantine, a positive test) is counted under that status instead.
+    """
+    from health.explanations import reason_explanation
     from health.services.statuses import policy_current
-    from hotels.models import NucleicAcidTest
     from hotels.selectors import checkins_visible_to
 
     current = checkins_visible_to(user).filter(checked_out_at__isnull=True)
@@ -130,33 +135,24 @@ def hotel_guests(user) -> dict:
         .annotate(count=Count("pk"))
         .order_by()
     )
-    valid_days = policy_current().nat_valid_days
-    # The tests G2 accepts: a negative certificate sampled within NAT_VALID_DAYS before check-in,
-    # or a negative test taken at the hotel after check-in.
-    counting_test = NucleicAcidTest.objects.filter(checkin=OuterRef("pk"), result=NucleicAcidTest.Result.NEGATIVE).filter(
-        Q(
-            source=NucleicAcidTest.Source.CERTIFICATE,
-            sampled_at__lte=OuterRef("checked_in_at"),
-            sampled_at__gte=OuterRef("checked_in_at") - timedelta(days=valid_days),
-        )
-        | Q(source=NucleicAcidTest.Source.HOTEL, sampled_at__gte=OuterRef("checked_in_at"))
+    unmet = current.filter(stored_reason("person__health_status__reasons", "hotel_requirements_unmet")).order_by(
+        "checked_in_at", "pk"
     )
-    missing = current.filter(~Exists(counting_test)).order_by("checked_in_at", "pk")
     return {
         "by_status": _labelled_counts(counts),
         "current_count": current.count(),
         "current_url": _admin_url("hotels_checkin_changelist") + "?stay=current",
-        "tests_missing_count": missing.count(),
-        "tests_missing": [
+        "requirements_unmet_count": unmet.count(),
+        "requirements_unmet": [
             {
                 "name": checkin.person.name,
                 "id_masked": checkin.person.id_masked,
-                "checked_in_at": local(checkin.checked_in_at),
+                "checked_in_at": beijing_time(checkin.checked_in_at),
                 "url": _admin_url("hotels_checkin_change", checkin.pk),
             }
-            for checkin in missing.select_related("person")[:LIST_LIMIT]
+            for checkin in unmet.select_related("person")[:LIST_LIMIT]
         ],
-        "valid_days": valid_days,
+        "requirements_unmet_help": reason_explanation("hotel_requirements_unmet", policy_current()),
     }
 
 
@@ -276,7 +272,7 @@ def _feed(department, source, last, now, laggards=(), laggards_title="") -> Feed
     return Feed(
         department=str(department),
         source=str(source),
-        last=local(last),
+        last=beijing_time(last),
         behind=_behind(last, now),
         level=_level(last, now),
         laggards=list(laggards),
@@ -290,7 +286,7 @@ def _laggards(organisations, now: datetime) -> tuple[datetime | None, list[dict]
     latest = max((row.last for row in rows if row.last is not None), default=None)
     rows.sort(key=lambda row: (row.last is not None, row.last or now))
     return latest, [
-        {"name": row.name, "last": local(row.last), "behind": _behind(row.last, now), "level": _level(row.last, now)}
+        {"name": row.name, "last": beijing_time(row.last), "behind": _behind(row.last, now), "level": _level(row.last, now)}
         for row in rows[:5]
     ]
 
@@ -341,12 +337,32 @@ def flagged_positives() -> dict:
                 "name": row.person.name,
                 "id_masked": row.person.id_masked,
                 "status": row.get_status_display(),
-                "positive_at": local(row.positive_at),
+                "positive_at": beijing_time(row.positive_at),
                 "url": _admin_url("health_person_change", row.person_id),
             }
             for row in flagged[:LIST_LIMIT]
         ],
         "tests_url": _admin_url("hotels_nucleicacidtest_changelist") + "?positive=review",
+    }
+
+
+def policy_versions(user, *, now: datetime) -> dict:
+    """The rules' parameters in force, and the planned versions with the moment each takes effect."""
+    timeline = policy_timeline(now=now)
+
+    def row(version):
+        return {
+            "version": version.version,
+            "effective_from": beijing_time(version.effective_from),
+            "window_days": version.window_days,
+            "comment": version.comment,
+        }
+
+    return {
+        "current": row(timeline.current) if timeline.current is not None else None,
+        "planned": [row(version) for version in timeline.planned],
+        # The versions' page is the administrators' (the health authority reads them here).
+        "url": _admin_url("health_policy_changelist") if user_is_admin(user) else None,
     }
 
 
@@ -361,13 +377,38 @@ def open_corrections(user) -> dict:
     }
 
 
+def verification_summary() -> dict | None:
+    """The status verifier's latest run (health/services/verification.py), for the health department."""
+    from health.services.verification import verification_latest
+
+    run = verification_latest()
+    if run is None:
+        return None
+    return {
+        "scope": run.get_scope_display(),
+        "checked": run.checked,
+        "mismatches": run.mismatches,
+        "decisions_differ": run.decisions_differ,
+        "repaired": run.repaired,
+        "finished_at": beijing_time(run.finished_at),
+        "examples": [
+            {
+                "id_masked": row["id_masked"],
+                "stored": HealthStatus.Code(row["stored"]["status"]).label,
+                "fresh": HealthStatus.Code(row["fresh"]["status"]).label,
+            }
+            for row in run.examples[:5]
+        ],
+    }
+
+
 def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
     """The sections of the home page for this staff account (None: nothing beyond the app list)."""
     role = dashboard_role(user)
     if role is None:
         return None
     now = now or timezone.now()
-    context: dict = {"role": role, "now": local(now)}
+    context: dict = {"role": role, "now": beijing_time(now)}
     if role == Role.COMMUNITY:
         context["due"] = community_due(user, today=timezone.localdate(now))
         context["by_status"] = persons_by_status(user)
@@ -385,4 +426,6 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["feeds"] = feed_freshness(now=now)
         context["flagged"] = flagged_positives()
         context["corrections"] = open_corrections(user)
+        context["verification"] = verification_summary()
+        context["policy"] = policy_versions(user, now=now)
     return context

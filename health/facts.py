@@ -14,7 +14,8 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
     ids = bulk.IdArray(person_ids)
     # No ordering: the models' default ordering by person joins the persons table (a million rows)
     # for nothing, since the engine reads facts as sets.
-    designations = Designation.objects.filter(person_id__any_of=ids).order_by().values_list(
+    # A withdrawn designation never existed for the rules.
+    designations = Designation.objects.standing().filter(person_id__any_of=ids).order_by().values_list(
         "person_id", "kind", "designated_at", "cleared_at"
     )
     for person_id, kind, designated_at, cleared_at in bulk.rows(designations):

@@ -141,7 +141,7 @@ def _json_records(lines, columns: tuple[str, ...], first_line: int = 1) -> Itera
             continue
         try:
             row = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
             yield line, str(_("不是有效的 JSON。"))
             continue
         if not isinstance(row, dict):

@@ -146,3 +146,24 @@ def name_normalise(name: str) -> str:
     kept at either end. Nothing else changes: case and the middle dot of 阿依古丽·买买提 are the name.
     """
     return " ".join(unicodedata.normalize("NFC", str(name)).split())
+
+
+# Longer input is refused before it is validated (a field's bound, not a rule of the number).
+ID_NUMBER_INPUT_MAX = 32
+NOT_A_STRING = _("身份证号码应以字符串提交。")
+
+
+def id_number_input_clean(raw: object) -> str:
+    """An `id_number` as a client sent it (any JSON value) -> the canonical number, or ValidationError.
+
+    The one cleaning the API's fields, the public per-number throttle and the lookups share, so that the
+    throttle counts exactly the numbers that are accepted. Only a string is an ID number (a JSON number
+    would be accepted by a text field as its digits, but never counted under them); it is trimmed as
+    every text field is (Unicode spaces such as U+1680 included), then validated by `id_number_clean`.
+    """
+    if type(raw) is not str:
+        raise ValidationError(NOT_A_STRING, code="invalid_id_number")
+    value = raw.strip()
+    if len(value) > ID_NUMBER_INPUT_MAX:
+        raise ValidationError(LENGTH, code="invalid_id_number")
+    return id_number_clean(value)

@@ -1,11 +1,16 @@
 """The core records: persons, regions, organisations and staff, risk areas, designations,
 itineraries, policy versions, and the precomputed health status with its history."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
+
+from health.display import beijing_time
 
 
 class Region(models.Model):
@@ -155,6 +160,21 @@ class PersonNameCorrection(models.Model):
         return f"{self.person_id}: {self.old_name} → {self.new_name}"
 
 
+WITHDRAWAL_REASON_MAX = 500
+# A withdrawal always says why; a record not withdrawn carries no reason.
+WITHDRAWN_WITH_REASON = Q(withdrawn_at__isnull=True, withdrawal_reason="") | (
+    Q(withdrawn_at__isnull=False) & ~Q(withdrawal_reason="")
+)
+
+
+class WithdrawableQuerySet(models.QuerySet):
+    """Records that can be withdrawn (撤销): the rules read only those that stand."""
+
+    def standing(self):
+        """Not withdrawn: what the fact loaders and risk reads see (a withdrawn record never existed for the rules)."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class RiskArea(models.Model):
     """A medium/high-risk designation of a region for [effective_from, effective_to)."""
 
@@ -173,7 +193,15 @@ class RiskArea(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    # Withdrawn (撤销): published in error, as if it never existed for the rules; kept for the record.
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True, db_default="")
     history = HistoricalRecords()
+
+    objects = WithdrawableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("风险地区")
@@ -184,7 +212,8 @@ class RiskArea(models.Model):
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gt=F("effective_from")),
                 name="riskarea_ends_after_start",
-            )
+            ),
+            models.CheckConstraint(condition=WITHDRAWN_WITH_REASON, name="riskarea_withdrawn_with_reason"),
         ]
 
     def __str__(self) -> str:
@@ -211,7 +240,15 @@ class Designation(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("录入人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+    # Withdrawn (撤销): made in error, as if it never existed for the rules; kept for the record.
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.CharField(_("撤销原因"), max_length=WITHDRAWAL_REASON_MAX, blank=True, db_default="")
     history = HistoricalRecords()
+
+    objects = WithdrawableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("病例认定")
@@ -221,7 +258,8 @@ class Designation(models.Model):
             models.CheckConstraint(
                 condition=Q(cleared_at__isnull=True) | Q(cleared_at__gte=F("designated_at")),
                 name="designation_cleared_after_designated",
-            )
+            ),
+            models.CheckConstraint(condition=WITHDRAWN_WITH_REASON, name="designation_withdrawn_with_reason"),
         ]
 
     def __str__(self) -> str:
@@ -262,7 +300,7 @@ class ItineraryStay(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.region_id} {self.arrived_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {self.region_id} {beijing_time(self.arrived_at)}"
 
 
 class ItineraryDeclaration(models.Model):
@@ -283,7 +321,7 @@ class ItineraryDeclaration(models.Model):
         indexes = [models.Index(fields=["person", "declared_at"], name="declaration_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id} {self.declared_at:%Y-%m-%d %H:%M}"
+        return f"{self.person_id} {beijing_time(self.declared_at)}"
 
 
 class KeptDeclaration(models.Model):
@@ -319,22 +357,87 @@ def default_eligible_provinces() -> list[str]:
     return ["11", "12", "13"]
 
 
+# The bounds of each policy parameter (docs/rules.md, "Policy parameters and their bounds"): a value
+# outside them is a typing error, not a policy. Checked by the model (so by the service and the admin).
+POLICY_BOUNDS = {
+    "window_days": (7, 30),
+    "min_stay_hours": (1, 24),
+    "nat_valid_days": (1, 14),
+    "inbound_observation_days": (7, 60),
+    "inbound_arrival_grace_days": (0, 7),
+}
+
+
+def _bounded(name: str) -> list:
+    low, high = POLICY_BOUNDS[name]
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+def provinces_known() -> set[str]:
+    """The two-digit codes of the GB/T 2260 provinces (the region table's province rows)."""
+    return {code[:2] for code in Region.objects.filter(level=Region.Level.PROVINCE).values_list("code", flat=True)}
+
+
+def eligible_provinces_validate(value) -> None:
+    codes = value if isinstance(value, list) else None
+    if not codes or any(not isinstance(code, str) or len(code) != 2 for code in codes):
+        raise ValidationError(_("请填写两位数字的省级代码，至少一个。"), code="invalid")
+    unknown = sorted(set(codes) - provinces_known())
+    if unknown:
+        raise ValidationError(
+            _("不是 GB/T 2260 的省级代码：%(codes)s。"), code="unknown", params={"codes": "、".join(unknown)}
+        )
+
+
+def home_region_validate(value: str) -> None:
+    if not (isinstance(value, str) and len(value) == 6 and value.endswith("0000") and value[:2] in provinces_known()):
+        raise ValidationError(_("本地区划须为省级区划代码（如 110000）。"), code="not_province")
+
+
+class PolicyQuerySet(models.QuerySet):
+    """Published versions are never edited or deleted: a rollback is a new version."""
+
+    def update(self, **kwargs):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+    def delete(self):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+
+POLICY_IMMUTABLE = _("已发布的规则参数版本不能修改或删除；如需回退，请以该版本为基础发布新版本。")
+
+
 class Policy(models.Model):
-    """A version of the rules' parameters; the highest version is in force."""
+    """A version of the rules' parameters: in force from `effective_from` until a later version's start.
+
+    The version in force at a moment is the highest whose `effective_from` has come. Rows are
+    only ever inserted (services.policy): never edited, never deleted.
+    """
 
     version = models.PositiveIntegerField(_("版本"), primary_key=True)
-    window_days = models.PositiveSmallIntegerField(_("行程回溯天数"), default=14)
-    min_stay_hours = models.PositiveSmallIntegerField(_("最短停留小时数"), default=4)
-    nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7)
-    inbound_observation_days = models.PositiveSmallIntegerField(_("入境观察天数"), default=28)
-    inbound_arrival_grace_days = models.PositiveSmallIntegerField(_("解除集中隔离后进京宽限天数"), default=1)
-    eligible_provinces = models.JSONField(_("可通行省份"), default=default_eligible_provinces)
-    home_region = models.CharField(_("本地区划"), max_length=6, default="110000")
+    window_days = models.PositiveSmallIntegerField(_("行程回溯天数"), default=14, validators=_bounded("window_days"))
+    min_stay_hours = models.PositiveSmallIntegerField(
+        _("最短停留小时数"), default=4, validators=_bounded("min_stay_hours")
+    )
+    nat_valid_days = models.PositiveSmallIntegerField(_("核酸有效天数"), default=7, validators=_bounded("nat_valid_days"))
+    inbound_observation_days = models.PositiveSmallIntegerField(
+        _("入境观察天数"), default=28, validators=_bounded("inbound_observation_days")
+    )
+    inbound_arrival_grace_days = models.PositiveSmallIntegerField(
+        _("解除集中隔离后进京宽限天数"), default=1, validators=_bounded("inbound_arrival_grace_days")
+    )
+    eligible_provinces = models.JSONField(
+        _("可通行省份"), default=default_eligible_provinces, validators=[eligible_provinces_validate]
+    )
+    home_region = models.CharField(_("本地区划"), max_length=6, default="110000", validators=[home_region_validate])
+    effective_from = models.DateTimeField(_("生效时间"), default=timezone.now)
     comment = models.CharField(_("说明"), max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发布人"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("发布时间"), auto_now_add=True)
+
+    objects = PolicyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("规则参数版本")
@@ -343,6 +446,45 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return f"v{self.version}"
+
+    def save(self, *args, **kwargs):
+        # Only ever inserted: an edit would change the meaning of every status computed under it.
+        if not self._state.adding:
+            raise ValidationError(POLICY_IMMUTABLE)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(POLICY_IMMUTABLE)
+
+    def clean(self):
+        # The home province's own stays must be able to pass: a home outside the eligible provinces
+        # would make every resident's itinerary "outside JJJ".
+        if (
+            isinstance(self.eligible_provinces, list)
+            and isinstance(self.home_region, str)
+            and self.home_region[:2] not in self.eligible_provinces
+        ):
+            raise ValidationError({"eligible_provinces": [_("可通行省份须包含本地区划所在省份。")]})
+
+
+class PolicyActivation(models.Model):
+    """The moment a version took effect and everyone was marked for recomputation: one row, once, per version.
+
+    Written in the transaction that publishes a version in force at once, or by the sweep when a
+    planned version's `effective_from` comes; the primary key makes "once" hold across processes.
+    """
+
+    policy = models.OneToOneField(
+        Policy, verbose_name=_("规则参数版本"), on_delete=models.PROTECT, primary_key=True, related_name="activation"
+    )
+    activated_at = models.DateTimeField(_("实际生效时间"))
+
+    class Meta:
+        verbose_name = _("规则参数生效记录")
+        verbose_name_plural = _("规则参数生效记录")
+
+    def __str__(self) -> str:
+        return f"v{self.policy_id} @ {beijing_time(self.activated_at)}"
 
 
 class StayPurge(models.Model):
@@ -359,7 +501,7 @@ class StayPurge(models.Model):
         ordering = ["-ran_at"]
 
     def __str__(self) -> str:
-        return f"{self.ran_at:%Y-%m-%d %H:%M}"
+        return beijing_time(self.ran_at)
 
 
 class HealthStatus(models.Model):
@@ -425,7 +567,8 @@ class StatusEvent(models.Model):
         indexes = [models.Index(fields=["person", "-computed_at"], name="statusevent_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.person_id}: {self.old_status or '—'} → {self.new_status}"
+        labels = dict(HealthStatus.Code.choices)
+        return f"{self.person_id}: {labels.get(self.old_status, '—')} → {labels.get(self.new_status, '—')}"
 
 
 class StatusAccess(models.Model):
@@ -452,7 +595,7 @@ class StatusAccess(models.Model):
         indexes = [models.Index(fields=["person", "-accessed_at"], name="statusaccess_person_time")]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.person_id} @ {self.accessed_at:%Y-%m-%d %H:%M}"
+        return f"{self.user} → {self.person_id} @ {beijing_time(self.accessed_at)}"
 
 
 class StatusCorrectionRequest(models.Model):
@@ -507,7 +650,7 @@ class StatusCorrectionRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.submitted_at:%Y-%m-%d %H:%M} {self.get_state_display()}"
+        return f"{self.person} {beijing_time(self.submitted_at)} {self.get_state_display()}"
 
 
 class MachineKey(AbstractAPIKey):
@@ -529,3 +672,36 @@ class MachineKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = _("系统接入密钥")
         verbose_name_plural = _("系统接入密钥")
+
+
+class StatusVerification(models.Model):
+    """One run of the status verifier: how many stored statuses it re-decided and how many had drifted.
+
+    The dashboard shows the latest run; the mismatches themselves are logged (masked ID numbers) and
+    a few are kept here for the health department, masked as well.
+    """
+
+    class Scope(models.TextChoices):
+        SAMPLE = "sample", _("抽查")
+        ALL = "all", _("全量")
+
+    scope = models.CharField(_("范围"), max_length=8, choices=Scope.choices)
+    started_at = models.DateTimeField(_("开始时间"))
+    finished_at = models.DateTimeField(_("结束时间"))
+    checked = models.PositiveIntegerField(_("校验人数"))
+    mismatches = models.PositiveIntegerField(_("不一致人数"))
+    # Of those, a different status or reasons (the rest differ in valid_until or the review flag only).
+    decisions_differ = models.PositiveIntegerField(_("状态或依据不一致人数"), default=0)
+    # Changed while being checked (a write committed meanwhile): its own recompute follows, not drift.
+    in_flight = models.PositiveIntegerField(_("校验中发生变更"), default=0)
+    repaired = models.PositiveIntegerField(_("已标记重算"), default=0)
+    examples = models.JSONField(_("不一致示例"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("状态校验记录")
+        verbose_name_plural = _("状态校验记录")
+        ordering = ["-finished_at", "-pk"]
+        indexes = [models.Index(fields=["-finished_at"], name="verification_finished")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.checked} / {self.mismatches}"

@@ -1,5 +1,10 @@
 """Reads of the core app: who a staff account acts for, and what they may see."""
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
+from django.utils import timezone
 
 from health import registry
 from health.identity import id_number_digest_or_none
@@ -8,6 +13,7 @@ from health.models import (
     ItineraryDeclaration,
     Organisation,
     Person,
+    Policy,
     Region,
     RiskArea,
     StaffMembership,
@@ -113,3 +119,40 @@ def region_codes_unknown(codes) -> set[str]:
     """The codes among `codes` that are not GB/T 2260 regions (one query)."""
     codes = set(codes)
     return codes - set(Region.objects.filter(code__in=codes).values_list("code", flat=True))
+
+
+# --- policy versions -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyTimeline:
+    """The version in force at a moment and the planned versions that will take effect after it, in order."""
+
+    current: Policy | None
+    planned: list[Policy]
+
+
+def policy_timeline(*, now: datetime | None = None) -> PolicyTimeline:
+    """The version in force (the highest whose start has come) and those that will follow it.
+
+    A planned version takes effect at its start unless a higher version starts at or before
+    that moment: that one is in force then, and the lower one never is.
+    """
+    now = now or timezone.now()
+    current = Policy.objects.filter(effective_from__lte=now).order_by("-version").first()
+    ahead = Policy.objects.filter(effective_from__gt=now, version__gt=current.version if current else 0)
+    planned: list[Policy] = []
+    blocking_from: datetime | None = None
+    for version in ahead.order_by("-version"):
+        if blocking_from is None or version.effective_from < blocking_from:
+            planned.append(version)
+            blocking_from = version.effective_from
+    planned.sort(key=lambda version: version.effective_from)
+    return PolicyTimeline(current=current, planned=planned)
+
+
+def stored_reason(path: str, code: str) -> Q:
+    """Rows whose stored reasons (the JSON list at `path`) hold `code`.
+
+    The list read as text holds the quoted code: one test that SQLite and PostgreSQL answer alike
+    (JSON `contains` is PostgreSQL's only), and exact, since codes are quoted words with no quotes.
+    """
+    return Q(**{f"{path}__icontains": f'"{code}"'})

@@ -51,6 +51,17 @@ def statuses_recompute_range_task(first_id: int, last_id: int, cause: str = "") 
     }
 
 
+@shared_task(name="health.tasks.statuses_verify_sample", **RETRY)
+def statuses_verify_sample(size: int | None = None) -> dict:
+    """Periodic (beat): verify a random sample of stored statuses against the engine, repairing drift."""
+    from django.conf import settings
+
+    from health.services.verification import statuses_verify
+
+    result, _run = statuses_verify(sample=size or settings.STATUS_VERIFY_SAMPLE_SIZE, repair=True)
+    return {"checked": result.checked, "mismatches": result.mismatch_count, "repaired": result.repaired}
+
+
 @shared_task(name="health.tasks.itinerary_purge", **RETRY)
 def itinerary_purge() -> int:
     """Periodic (beat, daily): delete itinerary stays past the retention plus a margin, in small batches."""

@@ -17,55 +17,35 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.display import beijing_time
+from health.errors import ApplicationError
+from health.explanations import reasons_labels, status_evidence, status_label, status_summary
 from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
-from health.services.statuses import person_status_fresh
+from health.services.statuses import person_status_fresh, policy_current
 from hotels import selectors, services
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
 
-# What a front desk reads next to a status: the reason codes of status-rules.md, in words.
-REASON_LABELS = {
-    "R1": _("卫健部门认定"),
-    "R2": _("隔离中"),
-    "R3": _("核酸检测阳性"),
-    "R4": _("入境人员未解除观察"),
-    "G1": _("解除隔离或观察"),
-    "G2": _("酒店入住核验通过"),
-    "G3": _("行程核验通过"),
-    "P": _("需申报行程或联系社区、卫健部门"),
-    "nat_positive": _("14天内核酸检测阳性，已提交卫健部门复核"),
-    "hotel_stay": _("在住客人：来源地低风险，持7日内核酸阴性证明或酒店检测阴性并接受健康管理"),
-    "hotel_requirements_unmet": _("在住客人不满足条件（来源地风险、核酸证明或健康管理）"),
-    "hotel_checkout_requirements_unmet": _("离店后不满足14天京津冀低风险地区行程条件"),
-    "itinerary_verified": _("行程已核验"),
-    "itinerary_risky_area": _("14天内到过中高风险地区"),
-    "itinerary_outside_jjj": _("14天内到过京津冀以外地区"),
-    "itinerary_mismatch": _("行程核验失败"),
-    "itinerary_unverifiable": _("无国家政务服务平台行程数据"),
-    "itinerary_not_declared": _("未申报行程"),
-    "released_quarantine": _("已解除隔离"),
-    "released_inbound": _("入境人员已解除观察"),
-}
-
-
-def status_label(health_status: HealthStatus | None) -> str:
-    if health_status is None or health_status.computed_at is None:
-        return gettext("待计算")
-    return str(HealthStatus.Code(health_status.status).label)
-
-
-def reasons_text(reasons) -> str:
-    return "；".join(f"{code} {REASON_LABELS[code]}" if code in REASON_LABELS else code for code in reasons)
+# The reasons whose facts a desk is told of: those of the guest's stay.
+DESK_REASONS = ("hotel_stay", "hotel_requirements_unmet")
 
 
 def status_message(person: Person, health_status: HealthStatus) -> str:
-    return gettext("%(name)s（%(id)s）健康状态：%(status)s。依据：%(reasons)s") % {
+    """The desk's answer after a registration or checkout: the status and why, naming the fact that decided.
+
+    Only the facts of the guest's stay are named (the origin, the hotel's region, the tests): other
+    organisations' records are theirs to describe.
+    """
+    policy = policy_current()
+    evidence = [
+        item for item in status_evidence(person.pk, health_status, policy=policy) if item.reason in DESK_REASONS
+    ]
+    return gettext("%(name)s（%(id)s）健康状态：%(summary)s") % {
         "name": person.name,
         "id": person.id_masked,
-        "status": status_label(health_status),
-        "reasons": reasons_text(health_status.reasons),
+        "summary": status_summary(health_status, evidence, policy=policy),
     }
 
 
@@ -296,7 +276,7 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
         health_status = getattr(obj.person, "health_status", None)
         label = status_label(health_status)
         colour = "#2e7d32" if health_status and health_status.status == HealthStatus.Code.NO_ABNORMALITY else "#c62828"
-        reasons = reasons_text(health_status.reasons) if health_status else ""
+        reasons = reasons_labels(health_status.reasons) if health_status else ""
         return format_html('<span style="color:{};font-weight:bold" title="{}">{}</span>', colour, reasons, label)
 
     # --- the forms ---
@@ -390,7 +370,33 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
             if not open_stays:
                 self.message_user(request, gettext("所选客人均已离店，未做任何更改。"), messages.WARNING)
                 return None
-            done = services.checkouts(actor=request.user, checkins=open_stays)
+            try:
+                done = services.checkouts(actor=request.user, checkins=open_stays)
+            except ApplicationError:
+                # Another desk checked one of them out between this page and the confirmation.
+                left = CheckIn.objects.filter(
+                    pk__in=[checkin.pk for checkin in open_stays], checked_out_at__isnull=False
+                ).select_related("person", "checked_out_by")
+                if not left:
+                    raise
+                self.message_user(
+                    request,
+                    gettext("办理离店未完成：以下客人刚刚已由他人办理离店：%(guests)s。所选客人均未做更改，请核对列表后重试。")
+                    % {
+                        "guests": "、".join(
+                            gettext("%(name)s（%(id)s，离店时间 %(at)s，经办人 %(by)s）")
+                            % {
+                                "name": checkin.person.name,
+                                "id": checkin.person.id_masked,
+                                "at": beijing_time(checkin.checked_out_at),
+                                "by": checkin.checked_out_by.get_username() if checkin.checked_out_by else "—",
+                            }
+                            for checkin in left
+                        )
+                    },
+                    messages.ERROR,
+                )
+                return None
             self.message_user(request, gettext("已为 %(count)s 位客人办理离店。") % {"count": len(done)}, messages.SUCCESS)
             for checkin in done:
                 health_status = person_status_fresh(checkin.person_id)

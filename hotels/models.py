@@ -3,10 +3,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from health.display import beijing_time
 from health.models import Organisation, OrganisationKindManager, Person, Region
 from health.timebounds import CLOCK_SKEW
 
@@ -86,7 +86,7 @@ class CheckIn(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} @ {self.hotel.name} {timezone.localtime(self.checked_in_at):%Y-%m-%d %H:%M}"
+        return f"{self.person} @ {self.hotel.name} {beijing_time(self.checked_in_at)}"
 
     @property
     def is_open(self) -> bool:
@@ -153,4 +153,4 @@ class NucleicAcidTest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.person} {self.sampled_at:%Y-%m-%d %H:%M} {self.get_result_display()}"
+        return f"{self.person} {beijing_time(self.sampled_at)} {self.get_result_display()}"

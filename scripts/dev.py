@@ -8,9 +8,12 @@ in-process. Set DATABASE_URL / CELERY_BROKER_URL to use real services instead.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
@@ -61,6 +64,44 @@ def command_exists(name: str) -> bool:
     return any(ROOT.glob(f"*/management/commands/{name}.py"))
 
 
+ADDRESS = ("127.0.0.1", 8000)
+CREDENTIALS = ROOT / "var" / "demo-credentials.json"
+
+
+def server_up(server: subprocess.Popen, *, timeout: float = 60.0) -> bool:
+    """Whether the development server answers on ADDRESS (False if it exits or stays silent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            with socket.create_connection(ADDRESS, timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def demo_accounts_print() -> None:
+    """The demo accounts, last: after the server's start-up noise, where a newcomer looks."""
+    if not CREDENTIALS.exists():
+        return
+    accounts = json.loads(CREDENTIALS.read_text())
+    lines = [f"  {username:18s} {password}" for username, password in accounts.items()]
+    host, port = ADDRESS
+    print(
+        "\n".join(
+            [
+                "",
+                f"Admin: http://{host}:{port}/admin/   API: http://{host}:{port}/api/v1/   docs: http://{host}:{port}/api/v1/docs/",
+                "Demo staff accounts (username / password):",
+                *lines,
+                "Demo persons for the public query: see README.md. Stop with Ctrl-C.",
+                "",
+            ]
+        ),
+        flush=True,
+    )
+
+
 def cmd_run(_args: list[str]) -> int:
     venv_ready()
     env = django_env()
@@ -70,12 +111,16 @@ def cmd_run(_args: list[str]) -> int:
         manage("seed_demo", env=env)
     else:
         say("no seed_demo command yet: starting with an empty database")
-    say("serving the admin on http://127.0.0.1:8000/admin/ and the API on http://127.0.0.1:8000/api/v1/")
+    host, port = ADDRESS
+    server = subprocess.Popen([str(PYTHON), "manage.py", "runserver", f"{host}:{port}"], cwd=ROOT, env=env)
     try:
-        manage("runserver", "127.0.0.1:8000", env=env)
+        if server_up(server):
+            demo_accounts_print()
+        return server.wait()
     except KeyboardInterrupt:
-        pass
-    return 0
+        server.terminate()
+        server.wait()
+        return 0
 
 
 def cmd_test(args: list[str]) -> int:

@@ -223,7 +223,7 @@ def test_quarantine_planned_end_in_2202_on_the_change_form_is_refused(admin_user
 def test_an_unchanged_old_value_does_not_block_another_change(admin_user):
     # a time within the bounds today stays editable around: only entered or changed values are checked
     area = risk_area_create(actor=None, region=Region.objects.get(code="130102"), level="high", effective_from=recently(days=2))
-    data = {"level": "medium", **split("effective_from", area.effective_from), "_save": "1"}
+    data = {"level": "medium", **split("effective_from", area.effective_from), "_save": "1", "_impact_confirmed": "1"}
 
     response = browser(admin_user).post(f"/admin/health/riskarea/{area.pk}/change/", data)
 

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.django_db
 # scheduler, a resident's request, second factors): nothing to mark.
 NOT_FACTS = {
     "auth.User": "staff accounts",
-    "authtoken.TokenProxy": "API tokens",
+    "knox.AuthToken": "staff API tokens",
+    "health.MachineKey": "machine accounts' API keys",
     "axes.AccessAttempt": "login lockouts",
     "axes.AccessLog": "login log",
     "axes.AccessFailureLog": "login log",
@@ -49,9 +50,9 @@ NOT_FACTS = {
     "health.StaffMembership": "who acts for which organisation",
     "health.StatusCorrectionRequest": "a resident's request; resolving it changes no record",
 }
-# Policy versions: a publication recomputes everyone (policy_publish); the delete offered today is
-# removed by the policy-version work (versions are never edited or deleted; a rollback is a new
-# version), which owns PolicyAdmin and its tests.
+# Policy versions: never changed or deleted; a publication recomputes everyone when it takes effect,
+# and the action "publish based on this version" only opens the add form filled with its values
+# (tests/health/test_policy_versions.py walks both).
 OWNED_ELSEWHERE = {"health.Policy"}
 
 # Each write on a fact, walked by the test named: (model, write) -> test function.
@@ -67,6 +68,8 @@ WALKED = {
     ("hotels.CheckIn", "checkout_action"): "test_checkout_by_the_admin_action_marks",
     ("health.RiskArea", "change"): "test_risk_area_changed_in_the_admin_marks",
     ("health.Designation", "change"): "test_designation_changed_in_the_admin_marks",
+    ("health.RiskArea", "withdraw_selected"): "test_risk_area_withdrawn_by_the_admin_action_marks",
+    ("health.Designation", "withdraw_selected"): "test_designation_withdrawn_by_the_admin_action_marks",
     ("health.Organisation", "change"): "test_organisation_change_form_offers_no_region_kind_or_code",
     ("communities.Community", "change"): "test_community_change_form_offers_nothing_to_write",
 }
@@ -428,7 +431,7 @@ def test_risk_area_changed_in_the_admin_marks(admin_user):
     client = browser(admin_user)
     data = page_form(client, url)
     end = split(timezone.now() - timedelta(days=4))
-    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1"})
+    data.update({"effective_to_0": end["0"], "effective_to_1": end["1"], "_save": "1", "_impact_confirmed": "1"})  # past its impact preview
 
     response = client.post(url, data)
 
@@ -455,6 +458,47 @@ def test_designation_changed_in_the_admin_marks(admin_user):
 
     assert response.status_code == 302
     assert Designation.objects.get(pk=designation.pk).cleared_at is not None
+    assert_marked(designation.person_id, before)
+
+
+def test_risk_area_withdrawn_by_the_admin_action_marks(admin_user):
+    now = timezone.now()
+    stay = StayInput("赵六", factories.id_number(), "130100", now - timedelta(days=3), now - timedelta(days=2))
+    settled(lambda: stays_ingest(actor=None, stays=[stay]))
+    person_id = ItineraryStay.objects.get().person_id
+    area = settled(
+        lambda: risk_area_create(
+            actor=None, region=Region.objects.get(code="130102"), level="high", effective_from=timezone.now() - timedelta(days=5)
+        )
+    )
+    before = mark_of(person_id)
+
+    response = browser(admin_user).post(
+        "/admin/health/riskarea/",
+        {"action": "withdraw_selected", "_selected_action": [area.pk], "confirm": "yes", "reason": "误发布"},
+    )
+
+    assert response.status_code == 302
+    assert RiskArea.objects.get(pk=area.pk).withdrawn_at is not None
+    assert_marked(person_id, before)
+
+
+def test_designation_withdrawn_by_the_admin_action_marks(admin_user):
+    designation = settled(
+        lambda: designation_create(
+            actor=None, kind="close_contact", designated_at=timezone.now() - timedelta(days=2), name="钱七",
+            id_number=factories.id_number(),
+        )
+    )
+    before = mark_of(designation.person_id)
+
+    response = browser(admin_user).post(
+        "/admin/health/designation/",
+        {"action": "withdraw_selected", "_selected_action": [designation.pk], "confirm": "yes", "reason": "误认定"},
+    )
+
+    assert response.status_code == 302
+    assert Designation.objects.get(pk=designation.pk).withdrawn_at is not None
     assert_marked(designation.person_id, before)
 
 

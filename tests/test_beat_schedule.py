@@ -11,5 +11,6 @@ def test_every_scheduled_task_is_registered():
         "health.tasks.statuses_sweep",
         "health.tasks.itinerary_purge",
         "health.tasks.stays_partitions_ensure",
+        "health.tasks.statuses_verify_sample",
     }
     assert scheduled <= set(app.tasks)

@@ -26,7 +26,9 @@ from health.engine import (
     RiskFact,
     StayFact,
     evaluate,
+    explain,
 )
+from health.engine.rules import REASON_CODES, RULE_IDS
 
 BEIJING = timezone(timedelta(hours=8))
 NOW = datetime(2022, 5, 20, 12, 0, tzinfo=BEIJING)
@@ -288,6 +290,32 @@ def test_valid_until_is_none_or_ahead(scenario):
     assert decision.valid_until is None or decision.valid_until > NOW
     assert decision.reasons[0] in {"R1", "R2", "R3", "R4", "G1", "G2", "G3", "P"}
     assert len(decision.reasons) >= 2
+
+
+# Reasons that are the absence of a fact: nothing to point at.
+FACT_FREE_REASONS = {"itinerary_unverifiable", "itinerary_not_declared"}
+
+
+@SETTINGS
+@given(scenario=scenarios())
+def test_explain_gives_the_same_decision_with_evidence_for_every_reason(scenario):
+    # given any person and risk areas
+    facts, risk_list = scenario
+
+    # when the person is decided, and explained
+    decision, evidence = explain(facts, now=NOW, policy=POLICY, risk_areas=RiskAreas(risk_list))
+
+    # then the decision is evaluate's, every reason is a known code, every piece of evidence
+    # belongs to a reason of the decision, and every reason that stands on a fact has its fact
+    assert decision == decide(facts, risk_list)
+    assert decision.reasons[0] in RULE_IDS
+    assert all(code in REASON_CODES or code.startswith("designation_") for code in decision.reasons[1:])
+    assert {item.reason for item in evidence} <= set(decision.reasons[1:])
+    for code in decision.reasons[1:]:
+        if code not in FACT_FREE_REASONS:
+            assert any(item.reason == code for item in evidence), code
+    risky = [item for item in evidence if item.fact in ("stay", "origin", "hotel") and item.reason != "itinerary_outside_jjj"]
+    assert all(item.risk is not None for item in risky if item.reason != "itinerary_mismatch")
 
 
 future_moments = st.integers(min_value=1, max_value=10 * 24 * 3600 * 10**6).map(

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "knox",  # staff API tokens: hashed at rest, with an expiry
     "rest_framework_api_key",  # machine keys (health.MachineKey); its own APIKey table is unused
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI from our own static files, not a CDN
     "django_celery_beat",
     "simple_history",
     "axes",
@@ -89,6 +90,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before sessions and authentication, which would look a NUL-bearing cookie or token up in PostgreSQL.
+    "config.security.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -175,10 +178,17 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST framework ----------------------------------------------------------------------
+# The public budgets (docs/security.md): per client address and per ID number and name (the owner's own),
 PUBLIC_THROTTLE_RATE = env("PUBLIC_THROTTLE_RATE", default="60/minute")
+# a ceiling per ID number whatever the name (bounds guessing names; above what one address can send),
+PUBLIC_ID_NUMBER_CEILING_RATE = env("PUBLIC_ID_NUMBER_CEILING_RATE", default="300/minute")
+# and the owner's budgets of declarations and correction requests, per ID number and name.
+DECLARATION_THROTTLE_RATE = env("DECLARATION_THROTTLE_RATE", default="10/hour")
+CORRECTION_THROTTLE_RATE = env("CORRECTION_THROTTLE_RATE", default="5/hour")
 # Refused at start-up, not with a 500 on every public request: "N/second|minute|hour|day" (DRF's form).
-if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", PUBLIC_THROTTLE_RATE):
-    raise ImproperlyConfigured(f"PUBLIC_THROTTLE_RATE must look like 60/minute, not {PUBLIC_THROTTLE_RATE!r}")
+for _name in ("PUBLIC_THROTTLE_RATE", "PUBLIC_ID_NUMBER_CEILING_RATE", "DECLARATION_THROTTLE_RATE", "CORRECTION_THROTTLE_RATE"):
+    if not re.fullmatch(r"[1-9][0-9]*/(s|m|h|d)[a-z]*", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must look like 60/minute, not {globals()[_name]!r}")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "health.auth.StaffTokenAuthentication",
@@ -186,11 +196,23 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's parsers, with JSON nested past the decoder's depth answered 400 instead of 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "health.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "health.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "health.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"public_address": PUBLIC_THROTTLE_RATE, "public_id_number": PUBLIC_THROTTLE_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "public_address": PUBLIC_THROTTLE_RATE,
+        "public_person": PUBLIC_THROTTLE_RATE,
+        "public_id_number": PUBLIC_ID_NUMBER_CEILING_RATE,
+        "declaration_person": DECLARATION_THROTTLE_RATE,
+        "correction_person": CORRECTION_THROTTLE_RATE,
+    },
     # The number of reverse proxies in front of the app: set explicitly, never guessed.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
@@ -215,6 +237,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery --------------------------------------------------------------------------------
@@ -259,7 +284,13 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-itinerary-stays": {"task": "health.tasks.itinerary_purge", "schedule": crontab(hour=3, minute=30)},
     # The stays' month partitions are made two months ahead (a missed day changes nothing).
     "make-itinerary-partitions": {"task": "health.tasks.stays_partitions_ensure", "schedule": crontab(hour=2, minute=50)},
+    # Drift that shows itself: a random sample re-decided by the engine, mismatches marked dirty.
+    "verify-status-sample": {"task": "health.tasks.statuses_verify_sample", "schedule": 300.0},
 }
+# Persons the periodic verification re-decides per run (about the cost of recomputing them).
+STATUS_VERIFY_SAMPLE_SIZE = env.int("STATUS_VERIFY_SAMPLE_SIZE", default=1000)
+# A policy version's impact preview evaluates everyone up to this many persons, else a sample of this many.
+POLICY_PREVIEW_LIMIT = env.int("POLICY_PREVIEW_LIMIT", default=100_000)
 # Dirty persons older than this are re-enqueued by the sweep (their message may have been lost).
 STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
 # Itinerary data is kept at least this many days, and at least as long as any window published in

@@ -4,7 +4,4 @@ from .base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 PUBLIC_THROTTLE_RATE = "1000/minute"
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {  # noqa: F405
-    "public_address": PUBLIC_THROTTLE_RATE,
-    "public_id_number": PUBLIC_THROTTLE_RATE,
-}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], PUBLIC_THROTTLE_RATE)  # noqa: F405

@@ -36,6 +36,9 @@ class CommunityCodeField(serializers.CharField):
         code = super().to_internal_value(data).strip()
         if not code:
             return None
+        # The field's own checks (length, no NUL, no lone surrogate) before the code is looked up:
+        # PostgreSQL refuses a NUL in a query (a 500).
+        self.run_validators(code)
         known = self.context.get("communities")
         exists = (
             code in known

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from health.services import corrections
 
 from .common import PersonSerializer
+from .throttling import CorrectionPersonThrottle, PublicAddressThrottle
 from .views import PUBLIC_ERRORS, PublicView, _valid
 
 
@@ -25,6 +26,10 @@ class CorrectionOutputSerializer(serializers.Serializer):
 
 
 class CorrectionView(PublicView):
+    # The answer is the same for every name (no status, nothing to guess): no ceiling per number, and a
+    # stranger's requests with another name neither are stored nor spend the owner's budget.
+    throttle_classes = [PublicAddressThrottle, CorrectionPersonThrottle]
+
     @extend_schema(
         tags=["public"],
         summary=_("申请更正健康状态"),

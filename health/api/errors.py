@@ -1,10 +1,17 @@
 """One exception handler: application errors and Django validation errors become clear 4xx answers."""
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from health.errors import ApplicationError
+
+# Django raises these while reading a body over its limits (DATA_UPLOAD_MAX_MEMORY_SIZE, …) and would answer
+# them with its HTML 400 page; the API answers JSON like every other refusal.
+BODY_REFUSED = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+BODY_TOO_LARGE = _("请求体过大。")
 
 
 def exception_handler(exc, context):
@@ -21,6 +28,8 @@ def exception_handler(exc, context):
         else:
             body = {"non_field_errors": [str(m) for m in exc.messages]}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, BODY_REFUSED):
+        return Response({"detail": str(BODY_TOO_LARGE)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, exceptions.ParseError):
         return Response({"detail": str(exc.detail)}, status=status.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)
@@ -36,3 +45,14 @@ def not_found(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(NotVisible.default_message)}, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request(request, exception=None):
+    """Django's 400 handler (a request refused before or outside a DRF view): JSON under /api/."""
+    from django.http import JsonResponse
+    from django.views.defaults import bad_request as django_bad_request
+
+    if request.path.startswith("/api/"):
+        message = BODY_TOO_LARGE if isinstance(exception, BODY_REFUSED) else _("请求无效。")
+        return JsonResponse({"detail": str(message)}, status=400, json_dumps_params={"ensure_ascii": False})
+    return django_bad_request(request, exception)

@@ -1,18 +1,25 @@
 """Input and output serializers of the core app's endpoints, one pair per operation."""
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health.identity import id_number_clean
-from health.models import Designation, HealthStatus, Person, PersonNameCorrection, RiskArea, StatusEvent
+from health.models import (
+    WITHDRAWAL_REASON_MAX,
+    Designation,
+    HealthStatus,
+    Person,
+    PersonNameCorrection,
+    RiskArea,
+    StatusEvent,
+)
 from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
 from .common import (
     BoundedListField,
+    IdNumberField,
     PastDateTimeField,
     PersonSerializer,
     PlannedDateTimeField,
@@ -20,24 +27,8 @@ from .common import (
     StatusSerializer,
     ensure_order,
 )
-from .throttling import id_number_checked
 
 UNKNOWN_REGION = _("未知的区划代码。")
-
-
-class IdNumberField(serializers.CharField):
-    """A resident ID number, validated (GB 11643-1999) and never echoed."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("label", _("身份证号"))
-        super().__init__(max_length=32, write_only=True, **kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        try:
-            return id_number_clean(value)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from None
 
 
 # Named enum components: other apps have "kind" and "level" fields with other choices.
@@ -112,6 +103,12 @@ class RiskAreaUpdateInputSerializer(serializers.Serializer):
     effective_to = PlannedDateTimeField(allow_null=True, label=_("解除时间"))
 
 
+class WithdrawInputSerializer(serializers.Serializer):
+    """Withdraw (撤销) a record made in error: the reason is required and kept with the record."""
+
+    reason = serializers.CharField(max_length=WITHDRAWAL_REASON_MAX, label=_("撤销原因"))
+
+
 class RiskAreaOutputSerializer(serializers.ModelSerializer):
     region_code = serializers.CharField(source="region_id", read_only=True, label=_("区划代码"))
     region_name = serializers.CharField(source="region.full_name", read_only=True, label=_("区划名称"))
@@ -119,7 +116,17 @@ class RiskAreaOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RiskArea
-        fields = ["id", "region_code", "region_name", "level", "effective_from", "effective_to", "created_at"]
+        fields = [
+            "id",
+            "region_code",
+            "region_name",
+            "level",
+            "effective_from",
+            "effective_to",
+            "created_at",
+            "withdrawn_at",
+            "withdrawal_reason",
+        ]
 
 
 # --- designations ------------------------------------------------------------------------------
@@ -144,7 +151,7 @@ class DesignationOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Designation
-        fields = ["id", "person", "kind", "designated_at", "cleared_at", "created_at"]
+        fields = ["id", "person", "kind", "designated_at", "cleared_at", "created_at", "withdrawn_at", "withdrawal_reason"]
 
 
 # --- itinerary ---------------------------------------------------------------------------------
@@ -175,24 +182,11 @@ class StaysOutputSerializer(serializers.Serializer):
 
 
 # --- the public's own status -----------------------------------------------------------------
-class PublicPersonSerializer(PersonSerializer):
-    """The number validated once per request: the ID throttle has usually checked it already."""
-
-    def validate_id_number(self, value: str) -> str:
-        request = self.context.get("request")
-        if request is None:
-            return super().validate_id_number(value)
-        checked = id_number_checked(request, value)
-        if checked.error is not None:
-            raise serializers.ValidationError(checked.error.messages)
-        return checked.number
-
-
-class StatusQueryInputSerializer(PublicPersonSerializer):
+class StatusQueryInputSerializer(PersonSerializer):
     """`{name, id_number}`: the resident's own status."""
 
 
-class DeclarationInputSerializer(PublicPersonSerializer):
+class DeclarationInputSerializer(PersonSerializer):
     city_codes = BoundedListField(
         child=RegionCodeField(current=False), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
     )

@@ -1,4 +1,5 @@
-"""Throttles of the public endpoints: per client address and per ID number (keyed by its digest).
+"""Throttles of the public endpoints: per client address, per ID number and name (the owner's budget) and
+a ceiling per ID number (keyed by digests; docs/security.md lists the budgets).
 
 Counters are shared and atomic: on Redis each is an `INCR` followed by `EXPIRE … NX`, every
 counter of a request in one server-side script (one command, one round trip for both public
@@ -9,6 +10,7 @@ timestamps and writes it back (read-modify-write): two requests at once both pas
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.security import client_address
-from health.identity import id_number_clean, id_number_digest
+from health.identity import id_number_digest, id_number_input_clean
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,24 @@ class CheckedIdNumber:
     error: ValidationError | None = None
 
 
-def id_number_checked(request, raw: str) -> CheckedIdNumber:
-    """The ID number validated once per request and value: the throttle, the serializer and the lookup share it.
+def id_number_checked(request, raw: object) -> CheckedIdNumber:
+    """The `id_number` of a request (as sent: any JSON value) cleaned once by `id_number_input_clean`:
+    the throttle, the serializer field and the lookup share the result, so they accept and count the same.
 
     Kept on the request only (never in a process-wide cache: plain numbers must not outlive it).
     """
+    if type(raw) is not str:
+        try:
+            id_number_input_clean(raw)
+        except ValidationError as error:
+            return CheckedIdNumber(error=error)
     checked = getattr(request, "_id_numbers_checked", None)
     if checked is None:
         checked = {}
         request._id_numbers_checked = checked
     if raw not in checked:
         try:
-            number = id_number_clean(raw)
+            number = id_number_input_clean(raw)
         except ValidationError as error:
             checked[raw] = CheckedIdNumber(error=error)
         else:
@@ -105,11 +113,16 @@ def throttles_exceeded(throttles: Sequence[AtomicRateThrottle], request, view) -
     return _counted_exceeded([(throttle, throttle.counter_of(request, view)) for throttle in throttles])
 
 
-def public_throttles_exceeded(request, *, digest: str) -> list[AtomicRateThrottle]:
-    """The public throttles for a plain Django request whose valid ID number has this digest (one round trip)."""
-    address, number = PublicAddressThrottle(), PublicIdNumberThrottle()
+def public_throttles_exceeded(request, *, digest: str, name: str) -> list[AtomicRateThrottle]:
+    """The status query's throttles for a plain Django request whose valid ID number has this digest, asked
+    with this (cleaned) name: per address, the number's ceiling and the number and name, in one round trip."""
+    address, number, person = PublicAddressThrottle(), PublicIdNumberThrottle(), PublicPersonThrottle()
     return _counted_exceeded(
-        [(address, address.counter_of(request, None)), (number, number.counted_as(number.key_of(digest)))]
+        [
+            (address, address.counter_of(request, None)),
+            (number, number.counted_as(number.key_of(digest))),
+            (person, person.counted_as(person.key_of(digest, name))),
+        ]
     )
 
 
@@ -198,11 +211,19 @@ class PublicAddressThrottle(AtomicRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class PublicIdNumberThrottle(AtomicRateThrottle):
-    """PUBLIC_THROTTLE_RATE per ID number, counted under its keyed digest: the plain number is never a cache key.
+def name_cleaned(raw: object) -> str | None:
+    """The name as the serializer's text field cleans it (trimmed), for the per-person key; None if not text."""
+    return raw.strip() if type(raw) is str else None
 
-    It stops the many-addresses enumeration of one person's status; a request without a valid
-    number is not counted here (it is refused as invalid, and counted per address).
+
+class PublicIdNumberThrottle(AtomicRateThrottle):
+    """The ceiling per ID number, whatever the name: PUBLIC_ID_NUMBER_CEILING_RATE, counted under its keyed digest.
+
+    Well above an owner's use (their own budget is PublicPersonThrottle): it bounds how many names can be
+    tried against one number per window from any number of addresses. The query and the declaration,
+    both of which answer a status, count under the same key. The number is cleaned as the serializer
+    cleans it (`id_number_checked`): every accepted number is counted under its canonical form; a
+    request without a valid number is refused as invalid (and counted per address).
     """
 
     scope = "public_id_number"
@@ -211,11 +232,57 @@ class PublicIdNumberThrottle(AtomicRateThrottle):
         data = request.data
         if not isinstance(data, dict):
             return None
-        raw = data.get("id_number")
-        return self.key_of(id_number_checked(request, raw).digest if isinstance(raw, str) else None)
+        return self.key_of(id_number_checked(request, data.get("id_number")).digest)
 
     def key_of(self, digest: str | None) -> str | None:
         return None if digest is None else self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+class PublicPersonThrottle(AtomicRateThrottle):
+    """The owner's budget: per ID number **and name** (PUBLIC_THROTTLE_RATE for the status query).
+
+    Queries with the number and another name count under another key, so a stranger trying names
+    never spends the owner's budget (only the ceiling above). The key is a digest of the number's
+    keyed digest and the name: neither appears in the cache.
+    """
+
+    scope = "public_person"
+
+    def get_cache_key(self, request, view):
+        data = request.data
+        if not isinstance(data, dict):
+            return None
+        name = name_cleaned(data.get("name"))
+        digest = id_number_checked(request, data.get("id_number")).digest
+        return None if name is None else self.key_of(digest, name)
+
+    def key_of(self, digest: str | None, name: str) -> str | None:
+        if digest is None:
+            return None
+        # surrogatepass: the key of a name the serializer will refuse must still be computable.
+        pair = hashlib.sha256(f"{digest}\x1f{name}".encode("utf-8", "surrogatepass")).hexdigest()[:40]
+        return self.cache_format % {"scope": self.scope, "ident": pair}
+
+
+class DeclarationPersonThrottle(PublicPersonThrottle):
+    """Declarations per number and name: DECLARATION_THROTTLE_RATE, tighter than queries and counted apart."""
+
+    scope = "declaration_person"
+
+
+class CorrectionPersonThrottle(PublicPersonThrottle):
+    """Correction requests per number, name **and client address**: CORRECTION_THROTTLE_RATE.
+
+    Every matching request within it is kept, so the budget is what bounds a community's queue. The
+    address is part of the key because whoever knows the name and number is indistinguishable from
+    the owner by what they send: a stranger (even one who knows both) spends only their own budget.
+    """
+
+    scope = "correction_person"
+
+    def get_cache_key(self, request, view):
+        key = super().get_cache_key(request, view)
+        return None if key is None else f"{key}_{self.get_ident(request)}"
 
 
 class TokenAddressThrottle(PublicAddressThrottle):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,9 +30,12 @@ from health.services import access, designations, itinerary, persons, risk_areas
 
 from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
+from .errors import BODY_REFUSED
 from .throttling import (
+    DeclarationPersonThrottle,
     PublicAddressThrottle,
     PublicIdNumberThrottle,
+    PublicPersonThrottle,
     TokenAddressThrottle,
     id_number_checked,
     throttles_exceeded,
@@ -117,6 +120,23 @@ class RiskAreaDetailView(APIView):
         return Response(s.RiskAreaOutputSerializer(risk_area).data)
 
 
+class RiskAreaWithdrawView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["risk-areas"],
+        summary=_("撤销风险地区（误发布，视同从未发布）"),
+        request=s.WithdrawInputSerializer,
+        responses={200: s.RiskAreaOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        risk_area = _visible(risk_areas_visible_to(request.user), pk)
+        data = _valid(s.WithdrawInputSerializer, request)
+        risk_area = risk_areas.risk_area_withdraw(actor=request.user, risk_area=risk_area, reason=data["reason"])
+        return Response(s.RiskAreaOutputSerializer(risk_area).data)
+
+
 # --- designations ------------------------------------------------------------------------------
 class DesignationListView(APIView):
     permission_classes = [IsStaff]
@@ -164,6 +184,25 @@ class DesignationClearView(APIView):
         return Response(s.DesignationOutputSerializer(designation).data)
 
 
+class DesignationWithdrawView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        tags=["designations"],
+        summary=_("撤销病例认定（误认定，视同从未认定）"),
+        request=s.WithdrawInputSerializer,
+        responses={200: s.DesignationOutputSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request, pk: int):
+        require_kind(request.user, HEALTH)
+        designation = _visible(designations_visible_to(request.user), pk)
+        data = _valid(s.WithdrawInputSerializer, request)
+        designation = designations.designation_withdraw(
+            actor=request.user, designation=designation, reason=data["reason"]
+        )
+        return Response(s.DesignationOutputSerializer(designation).data)
+
+
 # --- itinerary feed ----------------------------------------------------------------------------
 class StaysView(APIView):
     permission_classes = [IsStaff]
@@ -202,7 +241,7 @@ class PublicView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle]
+    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle, PublicPersonThrottle]
 
     # Every public answer, whichever path gives it (status_query.py builds its own with these).
     extra_headers = {"Cache-Control": "no-store"}
@@ -212,10 +251,21 @@ class PublicView(APIView):
         wait = getattr(request, "public_throttle_wait", None)
         if wait is not None:
             self.throttled(request, wait)
+        # A body that cannot be read (malformed, nested too deep, too large, another media type) is
+        # still counted per address, then refused with its own 400/415 (DRF would give the view an
+        # empty body the second time it is read).
+        try:
+            request.data  # noqa: B018 - read (and parsed) here, once
+        except (exceptions.ParseError, exceptions.UnsupportedMediaType, *BODY_REFUSED) as error:
+            unreadable = error
+        else:
+            unreadable = None
         # Both counters in one round trip; DRF's own check asks each throttle in turn.
         exceeded = throttles_exceeded(self.get_throttles(), request, self)
         if exceeded:
             self.throttled(request, max(throttle.wait() for throttle in exceeded))
+        if unreadable is not None:
+            raise unreadable
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -231,7 +281,6 @@ class StatusQueryView(PublicView):
     """The DRF view of the status query: the schema, and every request the fast path hands on (status_query.py)."""
 
     name_max_length = s.StatusQueryInputSerializer().fields["name"].max_length
-    id_number_max_length = s.StatusQueryInputSerializer().fields["id_number"].max_length
 
     @classmethod
     def response_headers(cls) -> dict[str, str]:
@@ -254,6 +303,9 @@ class StatusQueryView(PublicView):
 
 
 class DeclarationView(PublicView):
+    # The number's ceiling is the query's (a declaration answers a status too); the owner's budget is its own.
+    throttle_classes = [PublicAddressThrottle, PublicIdNumberThrottle, DeclarationPersonThrottle]
+
     @extend_schema(
         tags=["public"],
         summary=_("申报行程并重新计算健康状态"),

@@ -4,6 +4,7 @@ from .facts import (
     Decision,
     DeclarationFact,
     DesignationFact,
+    Evidence,
     InboundCaseFact,
     NatTestFact,
     PersonFacts,
@@ -14,13 +15,14 @@ from .facts import (
     StayFact,
 )
 from .regions import RiskAreas
-from .rules import evaluate
+from .rules import evaluate, explain
 
 __all__ = [
     "CheckInFact",
     "Decision",
     "DeclarationFact",
     "DesignationFact",
+    "Evidence",
     "InboundCaseFact",
     "NatTestFact",
     "PersonFacts",
@@ -31,4 +33,5 @@ __all__ = [
     "Status",
     "StayFact",
     "evaluate",
+    "explain",
 ]

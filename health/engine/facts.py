@@ -6,7 +6,7 @@ Times are aware datetimes; dates are Beijing calendar dates.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 
 class Status:
@@ -147,3 +147,24 @@ class Decision:
     @property
     def rule(self) -> str:
         return self.reasons[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Which fact made a reason of a decision true, as the same evaluation found it.
+
+    The explanation names it for staff ("来源地上海市浦东新区为中风险地区（2026-11-28 起）"): `fact`
+    says what kind of record it is, `detail` what about it failed (None when the fact itself is
+    the reason), and the other fields the values the rule compared.
+    """
+
+    reason: str
+    fact: str  # designation | quarantine | test | inbound | release | checkin | checkout | stay | origin | hotel
+    detail: str | None = None
+    region: str | None = None
+    at: datetime | None = None
+    day: date | None = None
+    days: int | None = None
+    interval: timedelta | None = None  # e.g. from sampling to check-in, for a certificate too old
+    risk: RiskFact | None = None
+    kind: str | None = None

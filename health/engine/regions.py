@@ -196,3 +196,8 @@ class RiskAreas:
 
     def is_risky(self, place: str, start: datetime, end: datetime, home_region: str) -> bool:
         return any(overlaps(risk, start, end) for risk in self.relevant(place, home_region))
+
+    def risks(self, place: str, start: datetime, end: datetime, home_region: str) -> tuple[RiskFact, ...]:
+        """The designations that make `place` risky for [start, end] (those `is_risky` finds), earliest first."""
+        found = (risk for risk in self.relevant(place, home_region) if overlaps(risk, start, end))
+        return tuple(sorted(found, key=lambda risk: (risk.effective_from, risk.region, risk.level)))

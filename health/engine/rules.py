@@ -14,7 +14,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from .facts import (
     CheckInFact,
     Decision,
+    DesignationFact,
+    Evidence,
     InboundCaseFact,
+    NatTestFact,
     PersonFacts,
     Policy,
     RiskFact,
@@ -204,13 +207,12 @@ class _Evaluation:
         return failures
 
     # --- R1 --------------------------------------------------------------------------------
-    def active_designations(self) -> list[str]:
+    def active_designation_facts(self) -> list[DesignationFact]:
         now = self.now
-        kinds = {
-            d.kind
-            for d in self.facts.designations
-            if d.designated_at <= now and (d.cleared_at is None or now < d.cleared_at)
-        }
+        return [d for d in self.facts.designations if d.designated_at <= now and (d.cleared_at is None or now < d.cleared_at)]
+
+    def active_designations(self) -> list[str]:
+        kinds = {d.kind for d in self.active_designation_facts()}
         ordered = [kind for kind in DESIGNATION_ORDER if kind in kinds]
         # An unknown kind is still a designation by the health authority: it counts, after the known ones.
         return ordered + sorted(kinds - set(DESIGNATION_ORDER))
@@ -245,13 +247,15 @@ class _Evaluation:
 
     # --- R3 --------------------------------------------------------------------------------
     def _has_recent_positive(self) -> bool:
+        return any(self._recent_positives())
+
+    def _recent_positives(self) -> Iterator[tuple[CheckInFact, NatTestFact]]:
         # Only `sampled_at` decides: a check-in recorded a little ahead of the clock (not yet in
         # self.checkins, which G2 and the stays read) still carries a positive sampled in the window.
-        return any(
-            test.result == "positive" and self.in_window(test.sampled_at)
-            for checkin in self.facts.checkins
-            for test in checkin.nat_tests
-        )
+        for checkin in self.facts.checkins:
+            for test in checkin.nat_tests:
+                if test.result == "positive" and self.in_window(test.sampled_at):
+                    yield checkin, test
 
     # --- releases and R4 -------------------------------------------------------------------
     def inbound_release(self, case: InboundCaseFact) -> datetime | None:
@@ -285,11 +289,11 @@ class _Evaluation:
             and (self.today - case.entered_country_on).days <= self.policy.inbound_observation_days
         ]
 
+    def unreleased_reason(self, case: InboundCaseFact) -> str:
+        return "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
+
     def unreleased_reasons(self) -> list[str]:
-        reasons = {
-            "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
-            for case in self.unreleased_cases()
-        }
+        reasons = {self.unreleased_reason(case) for case in self.unreleased_cases()}
         return [r for r in INBOUND_ORDER if r in reasons]
 
     def releases(self) -> list[tuple[datetime, str]]:
@@ -323,16 +327,27 @@ class _Evaluation:
             return False
         if self.is_risky_since(checkin.hotel_region, checkin.checked_in_at):
             return False
-        earliest_certificate = checkin.checked_in_at - timedelta(days=self.policy.nat_valid_days)
-        for test in checkin.nat_tests:
-            if test.result != "negative" or test.sampled_at > self.now:
-                continue
-            if test.source == "certificate" and earliest_certificate <= test.sampled_at <= checkin.checked_in_at:
-                return True
-            if test.source == "hotel" and checkin.health_management_accepted:
-                if checkin.checked_in_at <= test.sampled_at:
-                    return True
-        return False
+        return any(self.test_refusal(checkin, test) is None for test in checkin.nat_tests)
+
+    def test_refusal(self, checkin: CheckInFact, test: NatTestFact) -> str | None:
+        """None when G2 accepts this test for this check-in; otherwise why it does not count."""
+        if test.sampled_at > self.now:
+            return "test_ahead"
+        if test.result != "negative":
+            return "test_not_negative"
+        if test.source == "certificate":
+            if test.sampled_at > checkin.checked_in_at:
+                return "certificate_after_checkin"
+            if test.sampled_at < checkin.checked_in_at - timedelta(days=self.policy.nat_valid_days):
+                return "certificate_too_old"
+            return None
+        if test.source == "hotel":
+            if test.sampled_at < checkin.checked_in_at:
+                return "hotel_test_before_checkin"
+            if not checkin.health_management_accepted:
+                return "hotel_test_without_management"
+            return None
+        return "test_unknown_source"
 
     # --- G3 --------------------------------------------------------------------------------
     def latest_declaration(self) -> tuple[datetime, set[str]] | None:
@@ -349,19 +364,26 @@ class _Evaluation:
         city = city_of(stay.region)
         return any(city.startswith(prefix) for prefix in prefixes)
 
+    def undeclared_stays(self) -> Iterator[_Stay]:
+        """The qualifying stays the latest declaration should cover and does not (itinerary_mismatch)."""
+        declaration = self.latest_declaration()
+        if declaration is None:
+            return
+        declared_at, regions = declaration
+        prefixes = {significant_prefix(city_of(region)) for region in regions}
+        for stay in self.qualifying:
+            if stay.arrived_at <= declared_at and not self.covered(stay, prefixes):
+                yield stay
+
     def itinerary_failures(self) -> list[str]:
         """The G3 failures, in P's order (empty when G3 holds)."""
         failures: set[str] = set()
         for stay in self.qualifying:
             failures |= self.stay_failures(stay)
-        declaration = self.latest_declaration()
-        if declaration is None:
+        if self.latest_declaration() is None:
             failures.add("itinerary_not_declared")
-        else:
-            declared_at, regions = declaration
-            prefixes = {significant_prefix(city_of(region)) for region in regions}
-            if any(s.arrived_at <= declared_at and not self.covered(s, prefixes) for s in self.qualifying):
-                failures.add("itinerary_mismatch")
+        elif any(self.undeclared_stays()):
+            failures.add("itinerary_mismatch")
         if not any(stay.platform for stay in self.qualifying):
             failures.add("itinerary_unverifiable")
         return [f for f in FAILURE_ORDER if f in failures]
@@ -406,9 +428,88 @@ class _Evaluation:
         failures = []
         if any(not self.checkin_qualifies(c) for c in open_checkins):
             failures.append("hotel_requirements_unmet")
-        if any(self.in_window(c.checked_out_at) for c in self.checkins if self.happened(c.checked_out_at)):
+        if any(self.recent_checkouts()):
             failures.append("hotel_checkout_requirements_unmet")
         return Status.POPUP, ["P"] + failures + itinerary
+
+    def recent_checkouts(self) -> Iterator[CheckInFact]:
+        return (c for c in self.checkins if self.happened(c.checked_out_at) and self.in_window(c.checked_out_at))
+
+    # --- evidence: which facts made each reason true -----------------------------------------
+    def evidence(self, reasons: Iterable[str]) -> list[Evidence]:
+        """For each reason of the decision, the facts behind it, found by the predicates that decided."""
+        codes = set(reasons)
+        found: list[Evidence] = []
+        for d in self.active_designation_facts():
+            if f"designation_{d.kind}" in codes:
+                found.append(Evidence(f"designation_{d.kind}", "designation", at=d.designated_at, kind=d.kind))
+        for q in self.quarantines:
+            reason = "quarantine_centralized" if q.centralized else "quarantine_home"
+            if q.lifted_at is None and reason in codes:
+                found.append(Evidence(reason, "quarantine", at=q.started_at))
+        if "nat_positive" in codes:
+            for checkin, test in self._recent_positives():
+                found.append(Evidence("nat_positive", "test", region=checkin.hotel_region, at=test.sampled_at))
+        for case in self.unreleased_cases():
+            reason = self.unreleased_reason(case)
+            if reason in codes:
+                late = reason == "inbound_late_arrival"
+                found.append(
+                    Evidence(reason, "inbound", day=case.entered_city_on if late else case.entered_country_on,
+                             days=self.arrival_delay(case) if late else None)
+                )
+        release = self.latest_release()
+        if release is not None:
+            for kind in release[1]:
+                if kind in codes:
+                    found.append(Evidence(kind, "release", at=release[0]))
+        open_checkins = self.open_checkins()
+        if "hotel_stay" in codes:
+            found += [Evidence("hotel_stay", "checkin", region=c.hotel_region, at=c.checked_in_at) for c in open_checkins]
+        if "itinerary_verified" in codes and (declaration := self.latest_declaration()) is not None:
+            found.append(Evidence("itinerary_verified", "declaration", at=declaration[0]))
+        if "hotel_requirements_unmet" in codes:
+            for checkin in open_checkins:
+                if not self.checkin_qualifies(checkin):
+                    found += self._checkin_evidence(checkin)
+        if "hotel_checkout_requirements_unmet" in codes:
+            found += [
+                Evidence("hotel_checkout_requirements_unmet", "checkout", region=c.hotel_region, at=c.checked_out_at)
+                for c in self.recent_checkouts()
+            ]
+        for stay in self.qualifying:
+            failures = self.stay_failures(stay)
+            if "itinerary_risky_area" in failures and "itinerary_risky_area" in codes:
+                since = max(stay.arrived_at, self.window_start)
+                risks = self.risk_areas.risks(stay.region, since, self.now, self.policy.home_region)
+                found.append(Evidence("itinerary_risky_area", "stay", region=stay.region, at=stay.arrived_at, risk=risks[0]))
+            if "itinerary_outside_jjj" in failures and "itinerary_outside_jjj" in codes:
+                found.append(Evidence("itinerary_outside_jjj", "stay", region=stay.region, at=stay.arrived_at))
+        if "itinerary_mismatch" in codes:
+            found += [Evidence("itinerary_mismatch", "stay", region=s.region, at=s.arrived_at) for s in self.undeclared_stays()]
+        return found
+
+    def _checkin_evidence(self, checkin: CheckInFact) -> list[Evidence]:
+        """Why an open check-in fails G2: a risky origin, a risky hotel region, no test that counts."""
+        reason, home = "hotel_requirements_unmet", self.policy.home_region
+        found = [
+            Evidence(reason, "origin", region=checkin.origin_region, risk=risk)
+            for risk in self.risk_areas.risks(checkin.origin_region, self.window_start, self.now, home)[:1]
+        ]
+        since = max(checkin.checked_in_at, self.window_start)
+        found += [
+            Evidence(reason, "hotel", region=checkin.hotel_region, risk=risk)
+            for risk in self.risk_areas.risks(checkin.hotel_region, since, self.now, home)[:1]
+        ]
+        refusals = [(test, self.test_refusal(checkin, test)) for test in checkin.nat_tests]
+        if any(refusal is None for _test, refusal in refusals):
+            return found
+        if not refusals:
+            return [*found, Evidence(reason, "checkin", detail="no_test", at=checkin.checked_in_at)]
+        for test, refusal in refusals:
+            interval = checkin.checked_in_at - test.sampled_at if refusal == "certificate_too_old" else None
+            found.append(Evidence(reason, "test", detail=refusal, at=test.sampled_at, interval=interval, kind=test.source))
+        return found
 
     # --- valid_until -------------------------------------------------------------------------
     def boundaries(self) -> Iterator[datetime | None]:
@@ -504,8 +605,25 @@ def evaluate(
     risk_areas: RiskAreas | Iterable[RiskFact] = (),
 ) -> Decision:
     """Decide a person's status at `now` from their facts (status-rules.md)."""
+    return _decision(_Evaluation(facts, now, policy, RiskAreas.of(risk_areas)))
+
+
+def explain(
+    facts: PersonFacts,
+    *,
+    now: datetime,
+    policy: Policy,
+    risk_areas: RiskAreas | Iterable[RiskFact] = (),
+) -> tuple[Decision, tuple[Evidence, ...]]:
+    """The decision `evaluate` gives, with the facts behind each of its reasons (from the same evaluation)."""
     evaluation = _Evaluation(facts, now, policy, RiskAreas.of(risk_areas))
+    decision = _decision(evaluation)
+    return decision, tuple(evaluation.evidence(decision.reasons))
+
+
+def _decision(evaluation: _Evaluation) -> Decision:
     status, reasons = evaluation.decide()
+    policy = evaluation.policy
     return Decision(
         status=status,
         reasons=tuple(reasons),
@@ -574,8 +692,24 @@ def evaluate_unknown(*, now: datetime, policy: Policy) -> Decision:
     return evaluate(PersonFacts(), now=now, policy=policy)
 
 
+# Every reason code a decision can carry after its rule id (status-rules.md), in the order of the rules.
+REASON_CODES = (
+    *(f"designation_{kind}" for kind in DESIGNATION_ORDER),
+    "quarantine_centralized",
+    "quarantine_home",
+    "nat_positive",
+    *INBOUND_ORDER,
+    *RELEASE_ORDER,
+    "hotel_stay",
+    "itinerary_verified",
+    *FAILURE_ORDER,
+)
+RULE_IDS = ("R1", "R2", "R3", "R4", "G1", "G2", "G3", "P")
+
 __all__ = [
     "BEIJING",
+    "REASON_CODES",
+    "RULE_IDS",
     "MergedStay",
     "Responsible",
     "beijing_date",
@@ -583,6 +717,7 @@ __all__ = [
     "contains",
     "evaluate",
     "evaluate_unknown",
+    "explain",
     "merge_stays",
     "responsible",
     "stays_unseen",

@@ -58,6 +58,15 @@ def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str
     return access
 
 
+def status_accesses_record(
+    *, user: AbstractBaseUser, person_ids: Sequence[int], channel: str, purpose: str = ""
+) -> int:
+    """One bulk insert of access rows for a list of persons shown at once (a page, a preview)."""
+    rows = [StatusAccess(user=user, person_id=pk, channel=channel, purpose=(purpose or "")[:255]) for pk in person_ids]
+    StatusAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
 def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> HealthStatus:
     """The person's fresh status for a staff member, with the access written first.
 
@@ -109,9 +118,11 @@ def status_public(*, name: str, id_number: str) -> HealthStatus:
 _STATUS_FIELDS = ["person_id", "status", "reasons", "valid_until", "computed_at", "dirty"]
 _STATUS_BY_DIGEST = Prepared(
     lambda digest: (
-        HealthStatus.objects.filter(person__id_digest=digest)
+        # From the person, the status row outer-joined: an unknown number, a known one with another name
+        # and a person without a status row all cost this one query (the same work: timing tells nothing).
+        Person.objects.filter(id_digest=digest)
         .order_by()
-        .values_list(*_STATUS_FIELDS, "person__name")[:1]
+        .values_list("pk", *(f"health_status__{field}" for field in _STATUS_FIELDS[1:]), "name")[:1]
     )
 )
 
@@ -119,20 +130,20 @@ _STATUS_BY_DIGEST = Prepared(
 def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     """`status_public` for a number already validated and digested: one indexed query when the row is fresh.
 
-    The status row and its person's name come in one join on the digest; only a dirty, never
-    computed or expired row goes through `person_status_fresh` (recomputed there, never served stale).
+    The person's name and status row come in one join on the digest, whether or not the number is
+    known; only a dirty, never computed or expired row goes through `person_status_fresh`
+    (recomputed there, never served stale).
     """
     now = timezone.now()
-    found = replicas.read(lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest))
-    if not found:
-        # No status row (not expected: a person is created with one): the two-step path, as before.
-        person = Person.objects.filter(id_digest=id_digest).first()
-        if person is None or person.name != name_normalise(name):
-            return status_of_stranger(now=now)
-        return person_status_fresh(person.pk)
-    *values, stored_name = found[0]
-    if stored_name != name_normalise(name):
+    found = replicas.read(
+        lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest)
+    )
+    if not found or found[0][-1] != name_normalise(name):
         return status_of_stranger(now=now)
+    *values, _stored_name = found[0]
+    if values[1] is None:
+        # No status row (not expected: a person is created with one): computed now.
+        return person_status_fresh(values[0])
     status = HealthStatus.from_db(DEFAULT_DB_ALIAS, _STATUS_FIELDS, values)
     if status_is_stale(status, now=now):
         return person_status_fresh(status.person_id, now=now)

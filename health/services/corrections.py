@@ -28,9 +28,6 @@ HANDLER_KINDS = (
     Organisation.Kind.BORDER,
     Organisation.Kind.PLATFORM,
 )
-# A person's open requests beyond this are not stored (the answer stays the same): one resident
-# cannot flood their community's queue; the per-number throttle bounds the rate as well.
-OPEN_REQUESTS_MAX = 3
 
 
 class AlreadyResolved(ApplicationError):
@@ -75,16 +72,13 @@ def correction_submit(
 ) -> StatusCorrectionRequest | None:
     """Store a request when the name and number are those of a known person; otherwise store nothing.
 
-    The caller answers the same either way, so the endpoint does not tell who is known. A
-    person with OPEN_REQUESTS_MAX open requests gets nothing new stored either.
+    The caller answers the same either way, so the endpoint does not tell who is known. Every
+    matching request is kept: the endpoint's budget per number, name and client address
+    (CORRECTION_THROTTLE_RATE) bounds the queue, and a stranger's requests never spend the owner's.
     """
     message = _message_clean(message)
     person = person_matching(name=name, id_number=id_number)
     if person is None:
-        return None
-    if StatusCorrectionRequest.objects.filter(person=person, state=StatusCorrectionRequest.State.OPEN).count() >= (
-        OPEN_REQUESTS_MAX
-    ):
         return None
     # The status the resident is shown right now (recomputed if a change is still pending).
     status = person_status_fresh(person.pk)

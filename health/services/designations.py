@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from health.models import Designation, Organisation, Person
+from health.models import WITHDRAWAL_REASON_MAX, Designation, Organisation, Person
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
 
@@ -17,6 +17,22 @@ from health.services.statuses import persons_mark_dirty
 def health_department() -> Organisation | None:
     """The city's health authority (departments exist with code == kind)."""
     return Organisation.objects.filter(kind=Organisation.Kind.HEALTH, code=Organisation.Kind.HEALTH).first()
+
+
+def withdrawal_reason_clean(reason: str | None) -> str:
+    """The reason of a withdrawal, whitespace folded; required, and bounded by the column."""
+    text = " ".join((reason or "").split())
+    if not text:
+        raise ValidationError({"reason": [_("请填写撤销原因。")]})
+    if len(text) > WITHDRAWAL_REASON_MAX:
+        raise ValidationError({"reason": [_("撤销原因不能超过 %(max)d 个字符。") % {"max": WITHDRAWAL_REASON_MAX}]})
+    return text
+
+
+def ensure_not_withdrawn(record, *, field: str) -> None:
+    """A withdrawn record is kept as it was withdrawn: nothing more is done to it."""
+    if record.withdrawn_at is not None:
+        raise ValidationError({field: [_("该记录已撤销。")]})
 
 
 @transaction.atomic
@@ -58,6 +74,7 @@ def designation_clear(
     asked for (a retried request), and refused when it would move a clearance that has happened.
     """
     designation = Designation.objects.select_for_update().get(pk=designation.pk)
+    ensure_not_withdrawn(designation, field="cleared_at")
     now = timezone.now()
     if designation.cleared_at is not None and designation.cleared_at <= now:
         if cleared_at is None or cleared_at == designation.cleared_at:
@@ -78,10 +95,29 @@ def designation_update(
     *, actor: AbstractBaseUser | None, designation: Designation, kind: str, designated_at: datetime, cleared_at: datetime | None
 ) -> Designation:
     """A correction made in the admin: the same record with other values; the person is recomputed."""
+    ensure_not_withdrawn(Designation.objects.select_for_update().get(pk=designation.pk), field="kind")
     designation.kind = kind
     designation.designated_at = designated_at
     designation.cleared_at = cleared_at
     designation.full_clean()
     designation.save()
     persons_mark_dirty([designation.person_id], cause="designation")
+    return designation
+
+
+@transaction.atomic
+def designation_withdraw(*, actor: AbstractBaseUser | None, designation: Designation, reason: str) -> Designation:
+    """Withdraw (撤销) a designation made in error: unlike a clearance (解除), it never existed for the rules.
+
+    The record stays, with who withdrew it, when and why; the person is recomputed.
+    """
+    reason = withdrawal_reason_clean(reason)
+    designation = Designation.objects.select_for_update().get(pk=designation.pk)
+    ensure_not_withdrawn(designation, field="reason")
+    designation.withdrawn_at = timezone.now()
+    designation.withdrawn_by = actor
+    designation.withdrawal_reason = reason
+    designation.full_clean()
+    designation.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    persons_mark_dirty([designation.person_id], cause="designation_withdrawn")
     return designation

@@ -6,10 +6,11 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.models import Organisation, Region, RiskArea
-from health.services.designations import health_department
+from health.services.designations import ensure_not_withdrawn, health_department, withdrawal_reason_clean
 from health.services.statuses import region_risk_changed
 
 
@@ -55,6 +56,7 @@ def risk_area_update(
 ) -> RiskArea:
     """Change a designation (usually: set its end). Persons of the region are recomputed."""
     risk_area = RiskArea.objects.select_for_update().get(pk=risk_area.pk)
+    ensure_not_withdrawn(risk_area, field="effective_to")
     if level is not None:
         risk_area.level = level
     if effective_from is not None:
@@ -64,4 +66,22 @@ def risk_area_update(
     risk_area.full_clean()
     risk_area.save()
     region_risk_changed(risk_area.region_id)
+    return risk_area
+
+
+@transaction.atomic
+def risk_area_withdraw(*, actor: AbstractBaseUser | None, risk_area: RiskArea, reason: str) -> RiskArea:
+    """Withdraw (撤销) a designation published in error: unlike an end (解除), it never existed for the rules.
+
+    The record stays, with who withdrew it, when and why; everyone it could reach is recomputed.
+    """
+    reason = withdrawal_reason_clean(reason)
+    risk_area = RiskArea.objects.select_for_update().get(pk=risk_area.pk)
+    ensure_not_withdrawn(risk_area, field="reason")
+    risk_area.withdrawn_at = timezone.now()
+    risk_area.withdrawn_by = actor
+    risk_area.withdrawal_reason = reason
+    risk_area.full_clean()
+    risk_area.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawal_reason"])
+    region_risk_changed(risk_area.region_id, cause="risk_area_withdrawn")
     return risk_area

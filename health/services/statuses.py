@@ -47,8 +47,9 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
 
 
 # --- policy and risk areas, as engine inputs -------------------------------------------------
-def policy_current() -> Policy:
-    row = PolicyVersion.objects.order_by("-version").first()
+def policy_current(*, now: datetime | None = None) -> Policy:
+    """The version in force at `now` (default: now): the highest whose planned start has come."""
+    row = PolicyVersion.objects.filter(effective_from__lte=now or timezone.now()).order_by("-version").first()
     if row is None:
         return Policy(version=0)
     return Policy(
@@ -64,12 +65,21 @@ def policy_current() -> Policy:
 
 
 def risk_areas_current(*, now: datetime, policy: Policy) -> RiskAreas:
-    """Designations that can still matter: in force, or ended within the window."""
+    """Designations that can still matter: in force, or ended within the window; never a withdrawn one."""
+    return RiskAreas(risk_facts_current(now=now, policy=policy))
+
+
+def risk_facts_current(*, now: datetime, policy: Policy, excluding: int | None = None) -> list[RiskFact]:
+    """The designations of `risk_areas_current` as facts; `excluding` leaves one out (a preview replaces it)."""
     horizon = now - timedelta(days=policy.window_days)
-    rows = RiskArea.objects.filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon)).values_list(
-        "region_id", "level", "effective_from", "effective_to"
-    )
-    return RiskAreas(RiskFact(region, level, start, end) for region, level, start, end in rows)
+    # A withdrawn designation never existed for the rules.
+    rows = RiskArea.objects.standing().filter(Q(effective_to__isnull=True) | Q(effective_to__gt=horizon))
+    if excluding is not None:
+        rows = rows.exclude(pk=excluding)
+    return [
+        RiskFact(region, level, start, end)
+        for region, level, start, end in rows.values_list("region_id", "level", "effective_from", "effective_to")
+    ]
 
 
 # --- marking and enqueueing ----------------------------------------------------------------
@@ -146,7 +156,7 @@ def statuses_recompute(
 ) -> RecomputeResult:
     """Recompute the statuses of these persons, batch by batch, with the one engine."""
     now = now or timezone.now()
-    policy = policy or policy_current()
+    policy = policy or policy_current(now=now)
     risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
     result = RecomputeResult()
     for batch in chunked(sorted(set(person_ids)), settings.STATUS_RECOMPUTE_BATCH_SIZE):
@@ -169,9 +179,20 @@ def _recompute_batch(
         versions = dict(
             bulk.rows(HealthStatus.objects.filter(person_id__any_of=ids).values_list("person_id", "inputs_version"))
         )
-    facts = registry.facts_for(list(versions))
-    decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
+    decisions = statuses_evaluate(list(versions), now=now, policy=policy, risk_areas=risk_areas)
     return _statuses_write(decisions, versions, now=now, cause=cause)
+
+
+def statuses_evaluate(
+    person_ids: Sequence[int], *, now: datetime, policy: Policy, risk_areas: RiskAreas
+) -> dict[int, Decision]:
+    """Load a batch's facts and decide each person with the engine, writing nothing.
+
+    The one evaluation behind the recompute, the status verifier and the impact preview: what they
+    compare or store is decided by the same loaders and the same engine call.
+    """
+    facts = registry.facts_for(person_ids)
+    return {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in person_ids}
 
 
 # Below this many rows a write takes plain UPDATEs (see _statuses_write).
@@ -387,8 +408,14 @@ def person_status_fresh(person_id: int, *, now: datetime | None = None) -> Healt
 
 # --- sweeps and fan-outs ---------------------------------------------------------------------
 def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[str, int]:
-    """Re-enqueue dirty persons whose message may be lost, and persons whose valid_until passed."""
+    """Re-enqueue dirty persons whose message may be lost, and persons whose valid_until passed.
+
+    First, a policy version whose planned start has come takes effect (everyone marked, once).
+    """
+    from health.services.policy import policy_activate_due
+
     now = now or timezone.now()
+    activated = policy_activate_due(now=now)
     stale = now - timedelta(seconds=settings.STATUS_SWEEP_GRACE_SECONDS)
     with transaction.atomic():
         # A row created dirty without a mark time (a new person) is as old as it gets.
@@ -412,7 +439,8 @@ def statuses_sweep(*, now: datetime | None = None, limit: int = 50_000) -> dict[
         ids = dirty_ids + due_ids
         if ids:
             transaction.on_commit(lambda: statuses_enqueue(ids), robust=True)
-    return {"dirty": len(dirty_ids), "due": len(due_ids)}
+    counts = {"dirty": len(dirty_ids), "due": len(due_ids)}
+    return counts if activated is None else {**counts, "policy_activated": activated}
 
 
 def persons_at_region(region_code: str, *, home_region: str | None = None) -> set[int]:
@@ -506,7 +534,7 @@ def statuses_recompute_range(
     writes like `statuses_recompute`; each batch is its own transaction.
     """
     now = now or timezone.now()
-    policy = policy or policy_current()
+    policy = policy or policy_current(now=now)
     risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
     size = batch_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
     result = RecomputeResult()

@@ -123,7 +123,7 @@ def test_change_page_shows_the_persons_status_and_reasons_read_only(community_st
     response = browser(community_staff).get(f"{CHANGELIST}{cases['mine'].pk}/change/")
     content = response.content.decode()
     assert response.status_code == 200
-    assert "弹窗" in content and "R4、inbound_unreleased" in content
+    assert "弹窗" in content and "入境观察未解除" in content and "inbound_unreleased" not in content
     # a community worker reads; there is no field to edit
     assert 'name="quarantine_ended_at' not in content
 

@@ -79,7 +79,8 @@ def test_viewing_a_person_shows_the_status_and_history_and_is_audited(health_use
     # then the status, its reasons and history show, without the number, and the view is on record
     assert page.status_code == 200
     assert "集中观察" in html
-    assert "designation_confirmed" in html
+    assert "<strong>确诊病例</strong>：卫健部门认定为确诊病例，尚未解除。" in html
+    assert "designation_confirmed" not in html
     assert number not in html
     access = StatusAccess.objects.get()
     assert (access.user, access.person, access.channel) == (health_user, person, "admin")
@@ -166,20 +167,22 @@ def test_a_name_that_contradicts_the_number_is_refused_on_the_admin_form(health_
 def test_publishing_a_policy_version_recomputes_everyone(admin_user, person_with_number, committed):
     person, _number = person_with_number
     before = HealthStatus.objects.get(person=person).inputs_version
+    form = {
+        "window_days": 7,
+        "min_stay_hours": 4,
+        "nat_valid_days": 7,
+        "inbound_observation_days": 28,
+        "inbound_arrival_grace_days": 1,
+        "eligible_provinces": "11, 12，13",
+        "home_region": "110000",
+        "comment": "七天",
+    }
+    # the first save shows the impact preview and publishes nothing
+    preview = browser(admin_user).post("/admin/health/policy/add/", form)
+    assert preview.status_code == 200 and 'id="impact-preview"' in preview.content.decode()
+    assert Policy.objects.count() == 1
     with committed():
-        response = browser(admin_user).post(
-            "/admin/health/policy/add/",
-            {
-                "window_days": 7,
-                "min_stay_hours": 4,
-                "nat_valid_days": 7,
-                "inbound_observation_days": 28,
-                "inbound_arrival_grace_days": 1,
-                "eligible_provinces": "11, 12，13",
-                "home_region": "110000",
-                "comment": "七天",
-            },
-        )
+        response = browser(admin_user).post("/admin/health/policy/add/", form | {"_impact_confirmed": "1"})
     assert response.status_code == 302
     latest = Policy.objects.order_by("-version").first()
     assert (latest.version, latest.window_days, latest.eligible_provinces, latest.created_by) == (2, 7, ["11", "12", "13"], admin_user)

@@ -73,7 +73,7 @@ def test_the_migration_stores_every_name_in_the_normal_form(db):
     # given names stored before: folded but not composed, and one already normal
     first = Person.objects.create(name=DECOMPOSED, id_digest="a" * 64, id_masked="x")
     second = Person.objects.create(name="张 三", id_digest="b" * 64, id_masked="y")
-    migration = importlib.import_module("health.migrations.0010_person_names_normal_form")
+    migration = importlib.import_module("health.migrations.0013_person_names_normal_form")
     # when it runs
     migration.names_normalise(apps, None)
     # then

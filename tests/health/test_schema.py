@@ -16,8 +16,10 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
         "/api/v1/auth/token/",
         "/api/v1/risk-areas/",
         "/api/v1/risk-areas/{id}/",
+        "/api/v1/risk-areas/{id}/withdraw/",
         "/api/v1/designations/",
         "/api/v1/designations/{id}/clear/",
+        "/api/v1/designations/{id}/withdraw/",
         "/api/v1/itinerary/stays/",
         "/api/v1/status/query/",
         "/api/v1/status/declarations/",
@@ -32,6 +34,12 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
     assert {"tokenAuth": []} in paths["/api/v1/persons/status/"]["post"]["security"]
     assert "requestBody" in paths["/api/v1/persons/status/"]["post"]
     assert {"200", "400", "401", "403", "404"} <= set(paths["/api/v1/persons/correct-name/"]["post"]["responses"])
+    for withdraw in ("/api/v1/risk-areas/{id}/withdraw/", "/api/v1/designations/{id}/withdraw/"):
+        operation = paths[withdraw]["post"]
+        assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
+        body = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert body == {"$ref": "#/components/schemas/WithdrawInputRequest"}
+    assert schema["components"]["schemas"]["WithdrawInputRequest"]["required"] == ["reason"]
 
 
 def test_an_unknown_api_path_answers_json_404(api, db):

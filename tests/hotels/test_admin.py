@@ -6,6 +6,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils import timezone
 
+from health.display import beijing_time
 from health.models import HealthStatus, Person
 from hotels import services
 from hotels.models import CheckIn, NucleicAcidTest
@@ -78,7 +79,8 @@ def test_desk_registers_a_guest_with_a_certificate_and_sees_no_abnormality(desk,
     assert (checkin.hotel, checkin.created_by, checkin.person.name, checkin.checked_in_at) == (hotel, desk, "张三", checked_in_at)
     assert list(checkin.nat_tests.values_list("result", "source", "recorded_by")) == [("negative", "certificate", desk.pk)]
     *_added, message = messages_of(response)
-    assert "未见异常" in message and "G2" in message and "张三" in message
+    assert "未见异常" in message and "在住酒店核验通过" in message and "张三" in message
+    assert "G2" not in message and "hotel_stay" not in message
     assert HealthStatus.objects.get(person=checkin.person).status == "no_abnormality"
     # and the current guests list shows the status; the plain ID number appears nowhere
     body = response.content.decode()
@@ -117,7 +119,10 @@ def test_hotel_test_without_health_management_is_registered_and_shows_popup(desk
     data = registration(name="李四", number=factories.id_number(), checked_in_at=checked_in_at, tests=[(checked_in_at + timedelta(minutes=5), "negative", "hotel")])
     response = logged_in(desk).post(ADD, data, follow=True)
     *_added, message = messages_of(response)
-    assert "弹窗" in message and "hotel_requirements_unmet" in message
+    # the status, the reason in words and which fact decided it; no code
+    sampled = beijing_time(checked_in_at + timedelta(minutes=5))
+    assert f"健康状态：弹窗。不满足入住条件：酒店检测采样于 {sampled}，但客人未接受健康管理，不能作为依据" in message
+    assert "hotel_requirements_unmet" not in message
 
 
 def test_adding_a_hotel_result_on_the_change_page_recomputes(desk, hotel):
@@ -174,7 +179,7 @@ def test_checkout_action_asks_for_confirmation_then_checks_out(desk, hotel):
     assert (stay.checked_out_at is not None, stay.checked_out_by) == (True, desk)
     shown = messages_of(done)
     assert shown[0] == "已为 1 位客人办理离店。"
-    assert "弹窗" in shown[1] and "hotel_checkout_requirements_unmet" in shown[1]
+    assert "健康状态：弹窗。离店后行程未核验" in shown[1] and "hotel_checkout" not in shown[1]
 
 
 def test_another_hotels_desk_is_refused_in_the_admin(other_desk, hotel):

@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -119,10 +120,11 @@ def publish(window_days: int) -> Policy:
     )
 
 
-def test_a_mistaken_one_day_window_purged_then_rolled_back_destroys_nothing():
-    # given stays that ended 10 and 25 days ago, and a mistaken window of one day
+def test_a_mistaken_narrow_window_purged_then_rolled_back_destroys_nothing():
+    # given stays that ended 10 and 25 days ago, and a mistaken window of 7 days (the narrowest the
+    # parameter's bounds allow: a window of one day is refused outright, docs/rules.md)
     recent, older = stay_ended(10), stay_ended(25)
-    publish(1)
+    publish(7)
 
     # when the purge runs under it, and the window is rolled back to 14 days
     purge_now()
@@ -145,21 +147,26 @@ def test_the_floor_comes_from_the_settings():
 
 
 def test_the_largest_window_published_in_the_last_60_days_is_kept_whatever_the_current_one():
-    # given a window of 35 days published, then 14 again; and stays that ended 33 and 40 days ago
-    publish(35)
+    # given a window of 30 days (the widest allowed) published, then 14 again; and stays that ended 31 and 33 days ago
+    publish(30)
     publish(14)
-    kept, _gone = stay_ended(33), stay_ended(40)
+    kept, _gone = stay_ended(31), stay_ended(33)
     # when the purge runs
     purge_now()
-    # then 35 + 2 days are kept
-    assert retention_days() == 35
+    # then 30 + 2 days are kept
+    assert retention_days() == 30
     assert list(ItineraryStay.objects.values_list("pk", flat=True)) == [kept.pk]
 
 
 def test_a_window_published_more_than_60_days_ago_no_longer_counts():
-    # given a window of 35 days published 61 days ago, and 14 since
-    publish(35)
-    Policy.objects.filter(window_days=35).update(created_at=timezone.now() - timedelta(days=61))
+    # given a window of 30 days published 61 days ago, and 14 since (a published version is never
+    # edited: its publication time is moved back in SQL, as 61 days passing would)
+    publish(30)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Policy._meta.db_table} SET created_at = %s WHERE window_days = 30",
+            [timezone.now() - timedelta(days=61)],
+        )
     publish(14)
     # then the floor alone is kept
     assert retention_days() == 28
@@ -181,7 +188,7 @@ def test_a_window_longer_than_the_data_kept_is_refused_by_the_service():
 
 def test_before_any_purge_every_window_can_be_published():
     assert judgeable_window_days() is None
-    assert publish(60).window_days == 60
+    assert publish(30).window_days == 30
 
 
 def test_a_window_longer_than_the_data_kept_is_refused_in_the_admin(admin_user):
@@ -205,6 +212,8 @@ def test_a_window_longer_than_the_data_kept_is_refused_in_the_admin(admin_user):
     assert response.status_code == 200
     assert "行程数据只保留了最近 30 天" in response.content.decode()
     assert Policy.objects.count() == versions
-    # and 30 days is published
-    assert browser.post("/admin/health/policy/add/", {**form, "window_days": 30}).status_code == 302
+    # and 30 days is published, once its impact preview is confirmed
+    preview = browser.post("/admin/health/policy/add/", {**form, "window_days": 30})
+    assert 'id="impact-preview"' in preview.content.decode() and Policy.objects.count() == versions
+    assert browser.post("/admin/health/policy/add/", {**form, "window_days": 30, "_impact_confirmed": "1"}).status_code == 302
     assert Policy.objects.count() == versions + 1

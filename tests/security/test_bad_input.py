@@ -8,9 +8,11 @@ from tests.security import world as w
 from tests.security.test_access_matrix import endpoints
 
 WRITES = [
-    "communities create", "hotels create", "risk-areas create", "risk-area update", "quarantine register",
+    "communities create", "hotels create", "risk-areas create", "risk-area update", "risk-area withdraw",
+    "quarantine register",
     "quarantine planned end", "quarantine lift", "checkin register", "nat test add", "checkout",
     "entrant register", "entrant update", "entrant release", "designation create", "designation clear",
+    "designation withdraw",
     "stays feed", "person status", "status query", "declaration", "correction request",
 ]
 
@@ -31,7 +33,7 @@ BAD_VALUES = {
 # Values that are legitimately valid for a field (not garbage there): a boolean where a boolean is asked;
 # any short text (digits and dates are text too) in a free-text field.
 SHORT_TEXT = {"a number", "the year 1", "the year 9999", "a past date far off", "an unknown code", "an unknown country"}
-FREE_TEXT = {"code", "name", "comment", "port", "purpose", "message"}
+FREE_TEXT = {"code", "name", "comment", "port", "purpose", "message", "reason"}
 VALID_THERE = {("health_management_accepted", "a boolean"), ("health_management_accepted", "a number")} | {
     (field, label) for field in FREE_TEXT for label in SHORT_TEXT
 }

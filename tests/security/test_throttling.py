@@ -20,7 +20,7 @@ DECLARE = "/api/v1/status/declarations/"
 
 def framework(rate: str, *, num_proxies: int = 0) -> dict:
     config = copy.deepcopy(settings.REST_FRAMEWORK)
-    config["DEFAULT_THROTTLE_RATES"] = {"public_address": rate, "public_id_number": rate}
+    config["DEFAULT_THROTTLE_RATES"] = dict.fromkeys(config["DEFAULT_THROTTLE_RATES"], rate)
     config["NUM_PROXIES"] = num_proxies
     return config
 
@@ -197,9 +197,9 @@ def test_both_public_throttles_are_counted_in_one_round_trip_on_redis(api, db, m
     )
     # when one valid query is sent
     response = api.post(QUERY, factories.person_payload(), format="json", REMOTE_ADDR="10.3.0.1")
-    # then both counters (INCR + EXPIRE NX each) went in one command
+    # then the three counters (address, number, number and name; INCR + EXPIRE NX each) went in one command
     assert response.status_code == 200
-    assert [(command, keys) for command, _sha, keys in sent] == [("EVALSHA", 2)]
+    assert [(command, keys) for command, _sha, keys in sent] == [("EVALSHA", 3)]
 
 
 def test_the_counting_script_is_loaded_again_after_the_server_forgot_it(api, db):

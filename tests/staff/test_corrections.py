@@ -123,12 +123,14 @@ def test_bad_input_is_400_with_field_errors_and_writes_nothing(api):
     assert StatusCorrectionRequest.objects.count() == 0
 
 
-def test_a_person_cannot_flood_the_queue():
+def test_every_matching_request_is_kept_the_throttle_bounds_the_queue():
+    # (a cap of open requests let three requests by anyone who knew the name and number drop the owner's;
+    # tests/security/test_public_budgets.py pins the budget per number, name and client address)
     number = factories.id_number()
     register(community("C-1"), name="张三", number=number)
     stored = [corrections.correction_submit(name="张三", id_number=number, message=f"第{i}次") for i in range(5)]
-    assert [request is not None for request in stored] == [True, True, True, False, False]
-    assert StatusCorrectionRequest.objects.count() == corrections.OPEN_REQUESTS_MAX
+    assert [request is not None for request in stored] == [True] * 5
+    assert StatusCorrectionRequest.objects.count() == 5
 
 
 # --- the admin queue -----------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def test_people_of_the_community_are_counted_by_their_current_status():
 
 
 # --- front desks ---------------------------------------------------------------------------------
-def test_current_guests_by_status_and_those_missing_a_counting_test():
+def test_current_guests_by_status_and_those_whose_stored_decision_fails_the_hotel_requirements():
     hotel, other = hotel_create(code="h1", name="前门饭店", region_code="110101"), hotel_create(
         code="h2", name="朝阳宾馆", region_code="110105"
     )
@@ -87,6 +87,7 @@ def test_current_guests_by_status_and_those_missing_a_counting_test():
     guest("证明有效", [(now - timedelta(days=1), "negative", "certificate")])
     guest("酒店检测", [(now - timedelta(hours=1), "negative", "hotel")], accepted=True)
     guest("无检测")
+    guest("未接受健康管理", [(now - timedelta(hours=1), "negative", "hotel")], accepted=False)
     guest("证明过期", [(checked_in - timedelta(days=8), "negative", "certificate")])
     guest("阳性", [(now - timedelta(hours=1), "positive", "hotel")], accepted=True)
     left = guest("已离店")
@@ -96,16 +97,19 @@ def test_current_guests_by_status_and_those_missing_a_counting_test():
         fresh(status.person_id)
     # when the desk's dashboard is read
     guests = dashboard.hotel_guests(factories.staff(organisation=hotel))
-    # then five current guests, two of them 未见异常, and three without a test that counts
-    assert guests["current_count"] == 5
+    # then six current guests, two of them 未见异常; the three whose decision is "不满足入住条件" are listed,
+    # the one whose hotel test does not count for want of health management included
+    # (the positive one is decided by R3 and flagged for review instead)
+    assert guests["current_count"] == 6
     assert {item["code"]: item["count"] for item in guests["by_status"]} == {
         "no_abnormality": 2,
-        "popup": 3,
+        "popup": 4,
         "home_observation": 0,
         "centralized_observation": 0,
     }
-    assert guests["tests_missing_count"] == 3
-    assert sorted(row["name"] for row in guests["tests_missing"]) == sorted(["无检测", "证明过期", "阳性"])
+    assert guests["requirements_unmet_count"] == 3
+    assert sorted(row["name"] for row in guests["requirements_unmet"]) == sorted(["无检测", "证明过期", "未接受健康管理"])
+    assert "7天内" in guests["requirements_unmet_help"]
 
 
 # --- the 14-day chart ----------------------------------------------------------------------------
@@ -221,7 +225,7 @@ def test_each_role_gets_its_own_home_page():
     html = {role: page.content.decode() for role, page in pages.items()}
     assert all(page.status_code == 200 for page in pages.values())
     assert 'data-role="community"' in html["community"] and 'id="due-today"' in html["community"]
-    assert 'data-role="hotel"' in html["hotel"] and 'id="tests-missing"' in html["hotel"]
+    assert 'data-role="hotel"' in html["hotel"] and 'id="requirements-unmet"' in html["hotel"]
     for role in ("health", "admin"):
         assert 'data-role="overview"' in html[role]
         assert "<svg" in html[role] and 'id="feed-freshness"' in html[role] and 'id="flagged-positives"' in html[role]

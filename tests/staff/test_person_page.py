@@ -4,7 +4,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from communities.models import QuarantineRecord
 from communities.services import quarantines_lift
+from health.display import beijing_time
 from health.models import StatusAccess
 from health.services.designations import designation_create
 from hotels.services import checkin_register, hotel_create
@@ -43,10 +45,12 @@ def test_a_worker_reads_why_and_opens_their_own_record_but_not_the_hotel_s(quara
     page = logged_in(worker).get(PERSON.format(record.person_id))
     html = page.content.decode()
     assert page.status_code == 200
-    # the rule and its reason in words
+    # the rule and its reason in words, with the fact that decided; no rule id or code for a worker
     assert "居家观察" in html
-    assert "<strong>R2</strong>：社区登记的隔离尚未解除。" in html
-    assert "社区登记了居家隔离，尚未解除" in html
+    assert "社区登记的隔离尚未解除。" in html
+    assert "<strong>居家隔离中</strong>：社区登记了居家隔离，尚未解除。" in html
+    assert f"<li>隔离开始于 {beijing_time(record.started_at)}</li>" in html
+    assert "R2" not in html and "quarantine_home" not in html and "规则编号" not in html
     assert "何时可能变化" in html
     # their quarantine record, linked, marked as the one that decides
     assert f'href="/admin/communities/quarantinerecord/{record.pk}/change/"' in html
@@ -74,12 +78,17 @@ def test_history_and_valid_until_in_beijing_time_after_a_lift(quarantined):
     status = fresh(record.person_id)
     html = logged_in(factories.staff(admin=True)).get(PERSON.format(record.person_id)).content.decode()
     assert "未见异常" in html
-    assert "<strong>G1</strong>" in html
-    assert "社区已解除隔离" in html
+    assert "规则编号 G1" in html  # the administrator's detail line
+    assert "<strong>已解除隔离</strong>：社区已解除隔离" in html
+    assert f"<li>解除于 {beijing_time(QuarantineRecord.objects.get().lifted_at)}</li>" in html
     assert timezone.localtime(status.valid_until).strftime("%Y-%m-%d %H:%M") in html
-    # both changes, newest first, with their reasons in words
+    # both changes, newest first, with their reasons and causes in words
     history = html[html.index('id="status-history"') :]
-    assert history.index("G1 社区已解除隔离") < history.index("R2 社区登记了居家隔离，尚未解除")
+    assert history.index('已解除隔离 <small class="hk-rule-id">G1</small>') < history.index(
+        '居家隔离中 <small class="hk-rule-id">R2</small>'
+    )
+    assert "<td>社区解除隔离</td>" in history
+    assert "quarantine_lifted" not in history
 
 
 def test_the_health_authority_sees_a_designation_linked_with_rule_r1():
@@ -94,8 +103,9 @@ def test_the_health_authority_sees_a_designation_linked_with_rule_r1():
     fresh(designation.person_id)
     html = logged_in(health).get(PERSON.format(designation.person_id)).content.decode()
     assert "集中观察" in html
-    assert "<strong>R1</strong>" in html
-    assert "卫健部门认定为密切接触者，尚未解除" in html
+    assert "规则编号 R1" in html
+    assert "<strong>密切接触者</strong>：卫健部门认定为密切接触者，尚未解除。" in html
+    assert f"<li>{beijing_time(designation.designated_at)} 认定为密切接触者</li>" in html
     assert f'href="/admin/health/designation/{designation.pk}/change/"' in html
 
 

@@ -89,7 +89,7 @@ def test_the_language_switch_keeps_english_for_the_session_and_explains_in_engli
     assert "People of this community by status" in index
     person = client.get(f"/admin/health/person/{record.person_id}/change/").content.decode()
     assert "Why this status" in person
-    assert "The community registered a home quarantine, not yet lifted" in person
+    assert "The community registered a home quarantine, not yet lifted." in person
     # back to Chinese
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/admin/"})
     assert "今日到期待解除" in client.get("/admin/").content.decode()

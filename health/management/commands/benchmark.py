@@ -1,4 +1,4 @@
-"""Run one benchmark of bench/ (recompute, ingest, lookup, propagation, fanout); its last line is a JSON result."""
+"""Run one benchmark of bench/ (recompute, ingest, lookup, propagation, fanout, purge, verify); its last line is a JSON result."""
 import importlib
 import os
 import sys
@@ -6,11 +6,11 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-NAMES = ("recompute", "ingest", "lookup", "propagation", "fanout", "purge")
+NAMES = ("recompute", "ingest", "lookup", "propagation", "fanout", "purge", "verify")
 
 
 class Command(BaseCommand):
-    help = "运行压测（recompute、ingest、lookup、propagation、fanout、purge），最后一行输出 JSON 结果。"
+    help = "运行压测（recompute、ingest、lookup、propagation、fanout、purge、verify），最后一行输出 JSON 结果。"
 
     def add_arguments(self, parser):
         parser.add_argument("name", choices=NAMES)

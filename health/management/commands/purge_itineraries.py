@@ -3,6 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from health.display import beijing_time
 from health.purge import BATCH, MARGIN_DAYS, stays_purge, stays_purge_horizon
 
 
@@ -21,5 +22,5 @@ class Command(BaseCommand):
         started = time.monotonic()
         deleted = stays_purge(margin_days=options["margin_days"], batch_size=options["batch_size"], pause=options["pause"])
         self.stdout.write(
-            f"deleted {deleted} stays that ended before {horizon:%Y-%m-%d %H:%M} ({time.monotonic() - started:.1f} s)"
+            f"deleted {deleted} stays that ended before {beijing_time(horizon)} Beijing time ({time.monotonic() - started:.1f} s)"
         )

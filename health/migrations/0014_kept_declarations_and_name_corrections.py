@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('health', '0010_person_names_normal_form'),
+        ('health', '0013_person_names_normal_form'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

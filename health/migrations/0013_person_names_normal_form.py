@@ -28,6 +28,6 @@ def names_normalise(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("health", "0009_credentials_audit_corrections")]
+    dependencies = [("health", "0012_policy_bounds_and_planned_start")]
 
     operations = [migrations.RunPython(names_normalise, migrations.RunPython.noop, elidable=True)]
