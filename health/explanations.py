@@ -122,6 +122,7 @@ CAUSES = {
     "recompute_all": _("全部人员重新判定"),
     "valid_until": _("到期自动重新判定"),
     "correction_resolved": _("状态更正申请已处理"),
+    "name_corrected": _("更正姓名"),
     "quarantine_registered": _("社区登记隔离"),
     "quarantine_planned_end_changed": _("修改隔离计划解除时间"),
     "quarantine_lifted": _("社区解除隔离"),

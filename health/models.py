@@ -350,7 +350,7 @@ class KeptDeclaration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} {self.declared_at:%Y-%m-%d %H:%M}"
+        return f"{self.name} {beijing_time(self.declared_at)}"
 
 
 def default_eligible_provinces() -> list[str]:
