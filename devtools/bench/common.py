@@ -76,8 +76,8 @@ def database_ensure() -> None:
 
 def population_ensure(persons: int) -> int:
     """At least `persons` generated persons with computed statuses; returns the number of statuses."""
+    from devtools.population import persons_generated, population_generate
     from health.models import HealthStatus
-    from health.population import persons_generated, population_generate
 
     have = persons_generated()
     if have < persons:
@@ -89,7 +89,7 @@ def population_ensure(persons: int) -> int:
 
 def child_env(**extra: str) -> dict:
     env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "devtools.bench.settings"
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.update({k: str(v) for k, v in extra.items()})
     return env

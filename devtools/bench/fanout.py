@@ -12,7 +12,7 @@ import random
 import time
 from datetime import timedelta
 
-from bench.common import (
+from devtools.bench.common import (
     celery_worker,
     database_ensure,
     emit,

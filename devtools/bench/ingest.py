@@ -15,7 +15,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import ROOT, database_ensure, emit, population_ensure, queue_purge, say, tables_vacuum
+from devtools.bench.common import ROOT, database_ensure, emit, population_ensure, queue_purge, say, tables_vacuum
 
 QUEUE = "bench-ingest"
 
@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
 def _file(rows: int, persons: int, per_person: float) -> Path:
     from django.utils import timezone
 
-    from health.population import JJJ_ELSEWHERE, OUTSIDE, person_identity
+    from devtools.population import JJJ_ELSEWHERE, OUTSIDE, person_identity
 
     path = ROOT / "var" / "bench-stays.csv"
     path.parent.mkdir(exist_ok=True)

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import PYTHON, ROOT, child, child_env, database_ensure, emit, population_ensure, say
+from devtools.bench.common import PYTHON, ROOT, child, child_env, database_ensure, emit, population_ensure, say
 
 PORT = 8765
 
@@ -58,7 +58,7 @@ def _replica_transactions(url: str) -> int:
 
 
 def _script(identities: int, persons: int) -> Path:
-    from health.population import person_identity
+    from devtools.population import person_identity
 
     numbers = random.Random(3).sample(range(persons), min(identities, persons))
     bodies = [json.dumps(dict(zip(("name", "id_number"), person_identity(n), strict=True)), ensure_ascii=False) for n in numbers]
@@ -123,7 +123,7 @@ def _queries_per_request(identity: tuple[str, str]) -> int:
 def run(options: dict) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed on loopback: apt-get install -y wrk")
-    from health.population import person_identity
+    from devtools.population import person_identity
 
     database_ensure()
     total = population_ensure(options["persons"])

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 
-from bench.common import (
+from devtools.bench.common import (
     PYTHON,
     celery_worker,
     child,
@@ -60,9 +60,9 @@ def _token() -> str:
 
 def _candidates(count: int, persons: int) -> list[tuple[str, str, int]]:
     """Persons whose status is not 集中观察 yet (a designation must change it), with their ID numbers."""
+    from devtools.population import person_identity
     from health.identity import id_number_digest
     from health.models import HealthStatus, Person
-    from health.population import person_identity
 
     chosen = []
     for number in random.Random(time.time_ns()).sample(range(persons), min(persons, count * 4)):
@@ -81,7 +81,7 @@ def run(options: dict) -> None:
     from django.conf import settings
     from django.utils import timezone
 
-    from bench.tasks import noop
+    from devtools.bench.tasks import noop
     from health.models import HealthStatus
 
     database_ensure()
@@ -94,7 +94,7 @@ def run(options: dict) -> None:
     env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}", STATUS_RECOMPUTE_QUEUE=QUEUE)
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
     with child(gunicorn, name="gunicorn-propagation", env=env), celery_worker(concurrency=1, queue=f"{QUEUE},celery"):
-        from bench.common import workers_wait
+        from devtools.bench.common import workers_wait
 
         workers_wait(1)
         deadline = time.monotonic() + 30

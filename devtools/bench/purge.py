@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from bench.common import database_ensure, emit, population_ensure, say, tables_vacuum
+from devtools.bench.common import database_ensure, emit, population_ensure, say, tables_vacuum
 
 
 def add_arguments(parser) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import time
 
-from bench.common import (
+from devtools.bench.common import (
     celery_worker,
     database_ensure,
     emit,

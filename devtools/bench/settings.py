@@ -2,7 +2,7 @@
 
 Only what a benchmark needs differs from the base: its own database (never a test database),
 its own Redis database numbers, a result backend so that the driver can wait for a group of
-tasks, and the `bench` app (the minimal baseline views and a no-op task).
+tasks, and the development tools (`devtools`: the minimal baseline views and a no-op task).
 """
 import os
 
@@ -17,8 +17,10 @@ from config.settings.base import *  # noqa: E402, F403
 from config.settings.base import INSTALLED_APPS, env  # noqa: E402
 
 DEBUG = False
-ROOT_URLCONF = "bench.urls"
-INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
+ROOT_URLCONF = "devtools.bench.urls"
+INSTALLED_APPS = [*INSTALLED_APPS, "devtools"]
+# The propagation benchmark's no-op task (Celery discovers only `<app>.tasks`).
+CELERY_IMPORTS = ["devtools.bench.tasks"]
 CELERY_RESULT_BACKEND = env("BENCH_RESULT_BACKEND", default="redis://127.0.0.1:6379/13")
 CELERY_TASK_IGNORE_RESULT = False
 CELERY_RESULT_EXPIRES = 3600

@@ -1,7 +1,7 @@
-"""The product's routes plus the baselines of the lookup benchmark under /bench/."""
+"""The product's routes plus the baselines of the lookup benchmark under /bench/ (local, test and benchmark settings only)."""
 from django.urls import include, path
 
-from bench import views
+from devtools.bench import views
 
 urlpatterns = [
     path("bench/minimal-status/", views.minimal_status, name="bench-minimal-status"),

@@ -15,7 +15,7 @@ import resource
 import time
 from datetime import timedelta
 
-from bench.common import database_ensure, emit, population_ensure, say
+from devtools.bench.common import database_ensure, emit, population_ensure, say
 
 REGIONS = ["110105", "110108", "130104", "130102", "120101", "310101", "440305", "420106", "110114", "429004"]
 
@@ -37,11 +37,11 @@ def run(options: dict) -> None:
     from django.utils import timezone
 
     from config.celery_app import app
+    from devtools.population import person_identity, persons_generated
     from entrants.models import InboundCase
     from entrants.services import inbound_release
     from health.impact import risk_area_impact
     from health.models import HealthStatus, Region, RiskArea
-    from health.population import person_identity, persons_generated
     from health.purge import stays_purge
     from health.services.itinerary import declaration_submit
     from health.services.risk_areas import risk_area_create, risk_area_update

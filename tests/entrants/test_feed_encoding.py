@@ -4,9 +4,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from devtools.population import person_identity
 from entrants.models import InboundCase
 from health.models import ItineraryStay, Person
-from health.population import person_identity
 from tests import factories
 from tests.entrants.conftest import days_ago
 

@@ -9,9 +9,9 @@ from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from devtools.population import population_generate
 from health import impact
 from health.models import HealthStatus, Policy, Region, RiskArea, StatusAccess, StatusEvent
-from health.population import population_generate
 from health.services.risk_areas import risk_area_create, risk_area_update
 from health.services.statuses import persons_at_region, policy_current
 from tests import factories

@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 
+from devtools.population import population_generate
 from health.models import Designation, HealthStatus, ItineraryStay, Person, StatusEvent, StatusVerification
-from health.population import population_generate
 from health.services.persons import person_resolve
 from health.services.statuses import statuses_recompute
 from health.services.verification import REPAIR_CAUSE, statuses_verify, statuses_verify_batch, verifiable_ids_sample

@@ -5,10 +5,10 @@ import pytest
 from django.core.management import call_command
 
 from communities.models import QuarantineRecord
+from devtools.population import person_identity
 from entrants.models import InboundCase
 from health.identity import id_number_digest
 from health.models import Designation, HealthStatus, ItineraryDeclaration, ItineraryStay, Person, RiskArea
-from health.population import person_identity
 from hotels.models import CheckIn, NucleicAcidTest
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from devtools.population import population_generate
 from health.models import HealthStatus, StatusEvent
-from health.population import population_generate
 from health.services.statuses import (
     person_id_ranges,
     policy_current,

@@ -1,4 +1,4 @@
-"""Run one benchmark of bench/ (recompute, ingest, lookup, propagation, fanout, purge, verify); its last line is a JSON result."""
+"""Run one benchmark of devtools/bench/ (recompute, ingest, lookup, propagation, fanout, purge, verify); its last line is a JSON result."""
 import importlib
 import os
 import sys
@@ -17,19 +17,19 @@ class Command(BaseCommand):
         # Each benchmark has options of its own: only the chosen one's are offered.
         chosen = getattr(self, "_chosen", None)
         if chosen in NAMES:
-            importlib.import_module(f"bench.{chosen}").add_arguments(parser)
+            importlib.import_module(f"devtools.bench.{chosen}").add_arguments(parser)
 
     def run_from_argv(self, argv):
         self._chosen = argv[2] if len(argv) > 2 else None
-        # The benchmarks run under bench.settings (their own database, Redis, baseline views):
+        # The benchmarks run under devtools.bench.settings (their own database, Redis, baseline views):
         # started with other settings, run again under those.
-        if os.environ.get("DJANGO_SETTINGS_MODULE") != "bench.settings":
-            environment = dict(os.environ, DJANGO_SETTINGS_MODULE="bench.settings")
+        if os.environ.get("DJANGO_SETTINGS_MODULE") != "devtools.bench.settings":
+            environment = dict(os.environ, DJANGO_SETTINGS_MODULE="devtools.bench.settings")
             os.execve(sys.executable, [sys.executable, *argv], environment)
         super().run_from_argv(argv)
 
     def handle(self, *args, **options):
-        if getattr(settings, "ROOT_URLCONF", "") != "bench.urls":
-            raise CommandError("run with DJANGO_SETTINGS_MODULE=bench.settings")
-        module = importlib.import_module(f"bench.{options['name']}")
+        if getattr(settings, "ROOT_URLCONF", "") != "devtools.bench.urls":
+            raise CommandError("run with DJANGO_SETTINGS_MODULE=devtools.bench.settings")
+        module = importlib.import_module(f"devtools.bench.{options['name']}")
         module.run(options)

@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from health.population import population_generate
+from devtools.population import population_generate
 
 
 class Command(BaseCommand):
