@@ -3,11 +3,11 @@ from django.contrib.admin.apps import AdminConfig
 
 
 class HealthAdminConfig(AdminConfig):
-    default_site = "config.admin_site.HealthAdminSite"
+    default_site = "staff.admin_site.HealthAdminSite"
 
     def ready(self):
         super().ready()
         from config import checks  # noqa: F401 - registers the deployment checks
-        from config.admin_site import third_party_names
+        from staff.admin_site import third_party_names
 
         third_party_names()

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -27,7 +27,7 @@ from health.admin_preview import ImpactPreviewAdmin
 from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import CAUSES, cause_label, person_explanation, reasons_labels, reasons_sentence
+from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, name_normalise
 from health.models import (
@@ -54,9 +54,6 @@ from health.services.access import Channel, person_status_read
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
 
-admin.site.site_header = _("健康宝管理后台")
-admin.site.site_title = _("健康宝")
-admin.site.index_title = _("管理首页")
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.
 for _library_model in (AuthToken, APIKey):
@@ -128,30 +125,16 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
                     if correction.has_add_permission(request)
                     else None
                 ),
-                "explanation": person_explanation(
-                    person,
-                    status,
-                    link_for=self._link_for(request),
-                    policy=policy_current(),
-                    show_rule_ids=self.is_admin(request) or health_department,
+                "explanation": self.explanation(
+                    request, person, status, show_rule_ids=self.is_admin(request) or health_department
                 ),
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def _link_for(self, request):
-        """A record's admin page if this viewer may open it; False if the record is not theirs to see."""
-
-        def link_for(record):
-            model_admin = self.admin_site._registry.get(type(record))
-            if model_admin is None or not model_admin.has_view_permission(request, record):
-                return False
-            opts = record._meta
-            try:
-                return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[record.pk])
-            except NoReverseMatch:
-                return None
-
-        return link_for
+    def explanation(self, request, person, status, *, show_rule_ids: bool):
+        """The status explained with the records of every app: composed by the staff layer, which
+        registers this page's subclass (staff/admin.py); the core alone shows the fields."""
+        return None
 
 
 class PersonNameCorrectionForm(forms.ModelForm):

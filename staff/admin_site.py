@@ -1,4 +1,4 @@
-"""The admin site: two-factor (django-otp TOTP) when ADMIN_OTP_REQUIRED, else Django's password login."""
+"""The admin site (the staff layer's, above every app): two-factor (django-otp TOTP) when ADMIN_OTP_REQUIRED, else Django's password login."""
 from django.apps import apps
 from django.conf import settings
 from django.contrib.admin import AdminSite
@@ -44,6 +44,9 @@ class HealthAdminSite(AdminSite):
     staff (django-otp's OTPAdminSite rule): the login form asks for the token of a TOTP device.
     """
 
+    site_header = _("健康宝管理后台")
+    site_title = _("健康宝")
+    index_title = _("管理首页")
     # No "view site" link: the product has no public web site of its own to go to.
     site_url = None
 

@@ -1,6 +1,6 @@
 """The admin home page per role: what a community worker, a front desk and the health authority look at first.
 
-Reads only, each a few aggregate queries; the template tag health_dashboard renders them.
+Reads only, each a few aggregate queries; the template tag staff_dashboard renders them.
 The 14-day chart is rebuilt from StatusEvent (see `status_counts_by_day`): no snapshot table
 and no job to keep it.
 """

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "communities",
     "hotels",
     "entrants",
+    "staff",  # the staff layer above the record apps: admin site, person page, dashboards
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
-"""Template tags of the admin home page: the per-role dashboard (health.dashboard) and the language switch."""
+"""Template tags of the admin home page: the per-role dashboard (staff.dashboard) and the language switch."""
 from django import template
 
-from health.dashboard import dashboard_for
+from staff.dashboard import dashboard_for
 
 register = template.Library()
 

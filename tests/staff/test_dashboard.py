@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 
 from communities.services import quarantines_lift
-from health import dashboard
 from health.models import HealthStatus, Organisation, StatusEvent
 from health.services.itinerary import StayInput, stays_ingest
 from health.services.persons import person_resolve
 from hotels.services import checkin_register, checkouts, hotel_create
+from staff import dashboard
 from tests import factories
 from tests.communities.helpers import community, register
 from tests.staff.helpers import fresh, logged_in
