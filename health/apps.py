@@ -7,7 +7,12 @@ class HealthConfig(AppConfig):
     verbose_name = _("健康状态")
 
     def ready(self) -> None:
-        from health import auth, facts, registry
+        from health import (
+            auth,
+            facts,
+            registry,
+            tasks,  # noqa: F401 - registers the tasks that the status services send by name
+        )
 
         registry.register(facts.SOURCE)
         auth.connect_revocation()

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from health import retention
 from health.models import Policy, PolicyActivation
-from health.services import statuses
+from health.services.status_fanout import statuses_recompute_all
 from health.timebounds import CLOCK_SKEW, PLANNING_HORIZON
 
 # The parameters a version carries (and a new version based on another copies).
@@ -131,4 +131,4 @@ def _policy_activate(policy: Policy, *, now: datetime) -> None:
         PolicyActivation.objects.create(policy=policy, activated_at=now)
     # Marking a million persons dirty is batched and outside this transaction: the activation is
     # committed first, so every recomputation it triggers already reads the new policy.
-    transaction.on_commit(lambda: statuses.statuses_recompute_all(cause="policy_change"))
+    transaction.on_commit(lambda: statuses_recompute_all(cause="policy_change"))

@@ -9,7 +9,7 @@ from django.utils import timezone
 from config.celery_app import app
 from health import tasks
 from health.models import Designation, HealthStatus
-from health.services import statuses
+from health.services import status_marking
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty, statuses_recompute, statuses_sweep
 from tests import factories
@@ -26,7 +26,7 @@ def test_an_enqueue_that_raises_after_commit_keeps_the_change_and_the_sweep_repa
     def broken(person_ids):
         raise ConnectionError("the process died while publishing")
 
-    monkeypatch.setattr(statuses, "statuses_enqueue", broken)
+    monkeypatch.setattr(status_marking, "statuses_enqueue", broken)
     # when a designation is committed
     with django_capture_on_commit_callbacks(execute=True):
         with transaction.atomic():
