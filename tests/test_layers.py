@@ -83,3 +83,22 @@ def test_the_import_contracts_hold():
     # then every contract is kept
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "4 kept, 0 broken" in checked.stdout
+
+
+def test_the_status_services_tasks_and_purge_are_in_no_import_circle():
+    # given the core's import graph (function-level imports included)
+    import grimp
+
+    sys.path.insert(0, str(ROOT))
+    graph = grimp.build_graph(CORE, "config", cache_dir=None)
+    focus = sorted(
+        module
+        for module in graph.modules
+        if module in ("health.tasks", "health.purge") or module.startswith("health.services.status")
+    )
+    assert "health.services.status_marking" in focus and "health.services.statuses" in focus
+    # then none of them imports, directly or not, a module that imports it back
+    circles = {
+        module: sorted(graph.find_upstream_modules(module) & graph.find_downstream_modules(module)) for module in focus
+    }
+    assert {module: others for module, others in circles.items() if others} == {}
