@@ -7,7 +7,9 @@ class HealthConfig(AppConfig):
     verbose_name = _("健康状态")
 
     def ready(self) -> None:
-        from health import auth, facts, registry
+        from health import auth, facts, feeds, registry
 
         registry.register(facts.SOURCE)
+        for kind in feeds.CORE_KINDS:
+            registry.register_feed(kind)
         auth.connect_revocation()
