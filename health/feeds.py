@@ -394,8 +394,11 @@ def _check_parallel(kind: FeedKind, source: Path | bytes, feed_format: str, cont
         _shared.clear()
     if results is None or any(rejected for rejected, _kept, _count in results):
         return None
-    if not sum(count for _rejected, _kept, count in results):
+    count = sum(count for _rejected, _kept, count in results)
+    if not count:
         return None
+    if kind.max_rows is not None and count > kind.max_rows:
+        raise FeedRejected(file_errors=[kind.too_large])
     kept = validator.kept_merged([part_kept for _rejected, part_kept, _count in results])
     if kept is None or validator.finish(kept, context):
         return None
