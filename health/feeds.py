@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -129,6 +130,20 @@ class RowValidator:
 
     def row(self, line: int, values: dict) -> None:
         raise NotImplementedError
+
+    def rows(self, records: Iterable[tuple[int, dict | str]]) -> int:
+        """Every record of the reader (a row, or the message of a row that cannot be read); how many.
+
+        A kind of millions of rows overrides it with one loop of its own (stays).
+        """
+        count = 0
+        for line, row in records:
+            count += 1
+            if isinstance(row, str):
+                self.unreadable(line, row)
+            else:
+                self.row(line, row)
+        return count
 
     def kept(self) -> Any:
         raise NotImplementedError
@@ -309,15 +324,12 @@ def _check_whole(kind: FeedKind, source: Path | bytes, feed_format: str, context
     validator = kind.validator(context)
     cls = kind.validator
     records = READERS[feed_format](_lines(source, encoding), cls.columns, cls.required)
-    count = 0
-    for line, row in records:
-        count += 1
-        if kind.max_rows is not None and count > kind.max_rows:
-            raise FeedRejected(file_errors=[kind.too_large])
-        if isinstance(row, str):
-            validator.unreadable(line, row)
-        else:
-            validator.row(line, row)
+    if kind.max_rows is not None:
+        # Reading stops one row past the limit: 8 MB of one-character lines are millions of rows.
+        records = itertools.islice(records, kind.max_rows + 1)
+    count = validator.rows(records)
+    if kind.max_rows is not None and count > kind.max_rows:
+        raise FeedRejected(file_errors=[kind.too_large])
     return validator.rejected, validator.kept(), count
 
 
@@ -437,13 +449,7 @@ def _check_part(start: int, end: int, lines_before: int):
     cls = kind.validator
     validator = cls(_shared["context"])
     records = READERS[_shared["format"]](lines, cls.columns, cls.required, names=_shared["names"], lines_before=lines_before)
-    count = 0
-    for line, row in records:
-        count += 1
-        if isinstance(row, str):
-            validator.unreadable(line, row)
-        else:
-            validator.row(line, row)
+    count = validator.rows(records)
     return validator.rejected, validator.kept(), count
 
 
@@ -474,31 +480,6 @@ def feed_import(
 # --- stays: the national platform's itinerary ------------------------------------------------------
 STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
 _NULL = "\\N"
-
-
-def _moment(value: object, *, now: datetime) -> datetime:
-    """A past moment (ISO 8601; a naive time is Beijing time), within the API's bounds."""
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(INVALID_TIME) from None
-    else:
-        raise ValueError(INVALID_TIME)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=BEIJING)
-    if errors := timebounds.past_time_errors(moment, now=now):
-        raise ValueError(errors[0])
-    return moment
-
-
-def _time_checked(value: object, now: datetime) -> tuple[datetime, str] | str:
-    """(the moment, its ISO 8601 text with offset) of a valid time, or the message of what is wrong."""
-    try:
-        moment = _moment(value, now=now)
-    except ValueError as error:
-        return str(error.args[0])
-    return moment, moment.isoformat()
 
 
 @dataclass(slots=True)
@@ -555,60 +536,104 @@ class StayRows(RowValidator):
     def context_load(cls):
         return frozenset(Region.objects.values_list("code", flat=True)), timezone.now()
 
-    def _time(self, value) -> tuple[datetime, str] | str:
-        known = self.times.get(value) if type(value) is str else None
-        if known is None:
-            known = _time_checked(value, self.now)
-            if type(value) is str:
-                if len(self.times) > 1 << 20:
-                    self.times.clear()  # memory stays bounded whatever the file
-                self.times[value] = known
-        return known
-
     def row(self, line: int, values: dict) -> None:
-        errors: Errors = {}
-        name = name_normalise(values.get("name") or "")
-        if not name:
-            errors["name"] = [str(REQUIRED)]
-        elif len(name) > 64:
-            errors["name"] = [str(NAME_TOO_LONG)]
-        raw = values.get("id_number")
-        known = self.numbers.get(raw) if type(raw) is str else None
-        if known is None:
-            try:
-                # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
-                number = id_number_clean(str(raw) if raw is not None else "")
-                known = (id_number_digest(number), id_number_mask(number))
-            except DjangoValidationError as error:
-                known = str(error.messages[0])
-            if type(raw) is str:
-                self.numbers[raw] = known
-        if type(known) is str:
-            errors["id_number"] = [known]
-        elif "name" not in errors:
-            # Names are compared on every row with a valid number, whatever else is wrong with it.
-            first = self.persons.setdefault(known[0], (name, known[1], line))
-            if first[0] != name:
-                errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
-        region = values.get("city_code")
-        if region not in self.regions:
-            errors["city_code"] = [str(UNKNOWN_REGION if region else REQUIRED)]
-        value = values.get("arrived_at")
-        arrived = self._time(value)
-        if type(arrived) is str:
-            errors["arrived_at"] = [arrived if value else str(REQUIRED)]
-        value = values.get("left_at")
-        left = None
-        if value not in (None, ""):
-            left = self._time(value)
-            if type(left) is str:
-                errors["left_at"] = [left]
-            elif type(arrived) is not str and left[0] < arrived[0]:
-                errors["left_at"] = [str(LEFT_BEFORE_ARRIVED)]
-        if errors:
-            self.rejected[line] = errors
-            return
-        self.staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
+        self.rows([(line, values)])
+
+    def rows(self, records) -> int:
+        """The one loop every stay goes through (locals, not attributes: a file has millions of rows).
+
+        A time given as the canonical ISO 8601 with seconds and offset (what the platform sends) is
+        staged as given; any other spelling as its parsed moment's ISO 8601 text. A name is
+        normalised once per distinct spelling.
+        """
+        numbers, times, persons, staged, rejected = self.numbers, self.times, self.persons, self.staged, self.rejected
+        names: dict[str, str] = {}
+        regions, now = self.regions, self.now
+        latest, earliest = now + timebounds.CLOCK_SKEW, timebounds.EARLIEST
+        required, too_long, unknown_region = str(REQUIRED), str(NAME_TOO_LONG), str(UNKNOWN_REGION)
+        left_before = str(LEFT_BEFORE_ARRIVED)
+
+        def time_checked(value) -> tuple[datetime, str] | str:
+            known = times.get(value) if type(value) is str else None
+            if known is None:
+                try:
+                    moment = datetime.fromisoformat(value.strip()) if type(value) is str else None
+                except ValueError:
+                    moment = None
+                if moment is None:
+                    known = str(INVALID_TIME)
+                else:
+                    if moment.tzinfo is None:
+                        moment = moment.replace(tzinfo=BEIJING)
+                    if not earliest <= moment <= latest:
+                        known = str(timebounds.past_time_errors(moment, now=now)[0])
+                    elif len(value) == 25 and value[10] == "T" and value[19] in "+-" and value[22] == ":":
+                        known = (moment, value)  # already "YYYY-MM-DDTHH:MM:SS+HH:MM", as isoformat() writes it
+                    else:
+                        known = (moment, moment.isoformat())
+                if type(value) is str:
+                    if len(times) > 1 << 20:
+                        times.clear()  # memory stays bounded whatever the file
+                    times[value] = known
+            return known
+
+        count = 0
+        for line, values in records:
+            count += 1
+            if type(values) is str:
+                rejected[line] = {"non_field_errors": [values]}
+                continue
+            errors: Errors = {}
+            raw_name = values.get("name") or ""
+            name = names.get(raw_name) if type(raw_name) is str else None
+            if name is None:
+                name = name_normalise(raw_name)
+                if type(raw_name) is str:
+                    if len(names) > 1 << 20:
+                        names.clear()
+                    names[raw_name] = name
+            if not name:
+                errors["name"] = [required]
+            elif len(name) > 64:
+                errors["name"] = [too_long]
+            raw = values.get("id_number")
+            known = numbers.get(raw) if type(raw) is str else None
+            if known is None:
+                try:
+                    # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
+                    number = id_number_clean(str(raw) if raw is not None else "")
+                    known = (id_number_digest(number), id_number_mask(number))
+                except DjangoValidationError as error:
+                    known = str(error.messages[0])
+                if type(raw) is str:
+                    numbers[raw] = known
+            if type(known) is str:
+                errors["id_number"] = [known]
+            elif "name" not in errors:
+                # Names are compared on every row with a valid number, whatever else is wrong with it.
+                first = persons.setdefault(known[0], (name, known[1], line))
+                if first[0] != name:
+                    errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
+            region = values.get("city_code")
+            if region not in regions:
+                errors["city_code"] = [unknown_region if region else required]
+            value = values.get("arrived_at")
+            arrived = time_checked(value)
+            if type(arrived) is str:
+                errors["arrived_at"] = [arrived if value else required]
+            value = values.get("left_at")
+            left = None
+            if value not in (None, ""):
+                left = time_checked(value)
+                if type(left) is str:
+                    errors["left_at"] = [left]
+                elif type(arrived) is not str and left[0] < arrived[0]:
+                    errors["left_at"] = [left_before]
+            if errors:
+                rejected[line] = errors
+                continue
+            staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
+        return count
 
     def kept(self) -> ValidStays:
         return ValidStays(persons=self.persons, stays=["".join(self.staged)], rows=len(self.staged))
@@ -821,7 +846,7 @@ class SerializerRows(RowValidator):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self.rows: list = []
+        self.valid_rows: list = []
         # One serializer for every row (as DRF's many=True does): its fields are built once, not per row.
         self.serializer = self.serializer_class(context=self.serializer_context())
 
@@ -845,10 +870,10 @@ class SerializerRows(RowValidator):
         except ValidationError as error:
             self.rejected[line] = self.errors(error.detail)
             return
-        self.rows.append(self.valid(line, data))
+        self.valid_rows.append(self.valid(line, data))
 
     def kept(self) -> list:
-        return self.rows
+        return self.valid_rows
 
 
 class DesignationRows(SerializerRows):
