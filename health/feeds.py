@@ -302,14 +302,6 @@ def jsonl_records(
 READERS = {"csv": csv_records, "jsonl": jsonl_records}
 
 
-def rows_read(
-    source: Path | bytes, feed_format: str, columns: tuple[str, ...], encoding: str = textfiles.UTF8,
-    required: tuple[str, ...] | None = None,
-) -> Iterator[tuple[int, dict | str]]:
-    """(line number, row dict) per data row, or (line, message) for a row that cannot be read."""
-    return READERS[feed_format](_lines(source, encoding), columns, columns if required is None else required)
-
-
 # --- checking: one process, or a part of the file per process ----------------------------------------
 def _rejection(rejected: dict[int, Errors], *, total: int | None = None, capped: bool = True) -> FeedRejected:
     lines = sorted(rejected.items())
