@@ -7,7 +7,8 @@ class EntrantsConfig(AppConfig):
     verbose_name = _("入境人员")
 
     def ready(self) -> None:
-        from entrants import facts
+        from entrants import facts, feed
         from health import registry
 
         registry.register(facts.SOURCE)
+        registry.register_feed(feed.KIND)

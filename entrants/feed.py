@@ -1,158 +1,33 @@
-"""The border-control feed: CSV or JSON lines, every row validated first, then all written or none.
+"""The border-control feed: a kind of the core's feed framework (health.feeds), registered in EntrantsConfig.ready.
 
 Rows carry the API's create fields flat (name, id_number, entered_country_on, port,
-origin_country, community_code, quarantine_ended_at, entered_city_on) and are validated by the
-API's own serializer. Any bad row rejects the whole file with a report of line numbers and
-reasons; the report never repeats an ID number.
+origin_country, community_code, quarantine_ended_at, entered_city_on) and are checked one by one
+by the API's own serializer (`EntrantRows`, the one place that knows this feed's columns), then
+against each other and what is stored; the framework reads the file (CSV or JSON lines, UTF-8 or
+GB18030), enforces the size limits and reports. Any bad row rejects the whole file with a report
+of line numbers and reasons; the report never repeats an ID number.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import itertools
-import json
-from collections.abc import Iterator
-
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ValidationError
 
 from entrants import services
 from entrants.api.serializers import InboundCaseCreateInput
 from entrants.models import InboundCase
+from health import feeds
+from health.feeds import FeedRejected, format_of_media_type, format_of_name  # noqa: F401 - this feed's API
 from health.identity import id_number_digest, name_normalise
 from health.models import Organisation, Person
-from health.textfiles import UndecodableFile, file_text
 
-FORMATS = ("csv", "jsonl")
+FORMATS = feeds.FORMATS
 REQUIRED = ("name", "id_number", "entered_country_on", "port", "origin_country")
 OPTIONAL = ("community_code", "quarantine_ended_at", "entered_city_on")
 FIELDS = REQUIRED + OPTIONAL
 MAX_ROWS = 10_000
 MAX_BYTES = 8 * 1024 * 1024
 TOO_LARGE = _("文件过大：每个文件最多 10000 行、8 MB，请分批导入。")
-
-
-class FeedRejected(Exception):
-    """The file is not imported: `rejected` lists bad rows, `file_errors` problems of the whole file."""
-
-    def __init__(self, rejected: list[dict] | None = None, file_errors: list | None = None) -> None:
-        self.rejected = rejected or []
-        self.file_errors = file_errors or []
-        super().__init__(f"{len(self.rejected)} rejected rows")
-
-    def payload(self) -> dict:
-        if self.file_errors:
-            return {"file": [str(message) for message in self.file_errors]}
-        return {"rejected": self.rejected}
-
-
-def format_of_name(name: str | None) -> str | None:
-    lowered = (name or "").lower()
-    if lowered.endswith(".csv"):
-        return "csv"
-    if lowered.endswith((".jsonl", ".ndjson")):
-        return "jsonl"
-    return None
-
-
-def format_of_media_type(media_type: str) -> str | None:
-    return {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}.get(media_type)
-
-
-# --- parsing: (line number, raw row) --------------------------------------------------------
-def _decode(content: bytes | str) -> str:
-    """The file's text: UTF-8 or GB18030, decided for the whole file (health.textfiles)."""
-    if isinstance(content, str):
-        return content
-    try:
-        return file_text(content)
-    except UndecodableFile as error:
-        raise FeedRejected(rejected=[{"line": error.line, "errors": {"file": [str(error.message)]}}]) from None
-
-
-def _parse_csv(text: str) -> Iterator[tuple[int, dict]]:
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise FeedRejected(file_errors=[_("文件为空。")])
-    columns = [column.strip().lower() for column in header]
-    unknown = [column for column in columns if column not in FIELDS]
-    missing = [column for column in REQUIRED if column not in columns]
-    duplicated = sorted({column for column in columns if columns.count(column) > 1})
-    errors = {}
-    if unknown:
-        errors["header"] = [_("未知的列：") + "、".join(unknown)]
-    if missing:
-        errors.setdefault("header", []).append(_("缺少必需的列：") + "、".join(missing))
-    if duplicated:
-        errors.setdefault("header", []).append(_("重复的列：") + "、".join(duplicated))
-    if errors:
-        raise FeedRejected(rejected=[{"line": 1, "errors": _plain(errors)}])
-    previous_end = reader.line_num
-    for values in reader:
-        line, previous_end = previous_end + 1, reader.line_num
-        if not any(value.strip() for value in values):
-            continue
-        if len(values) > len(columns):
-            yield line, {"__error__": _("列数多于表头。")}
-            continue
-        yield line, {column: value for column, value in zip(columns, values, strict=False)}
-
-
-def _parse_jsonl(text: str) -> Iterator[tuple[int, dict]]:
-    # Line by line (not splitlines(), which makes the list of every line before the first is read).
-    for line, raw in enumerate(io.StringIO(text, newline=None), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: a line nested thousands deep
-            yield line, {"__error__": _("不是有效的 JSON。")}
-            continue
-        if not isinstance(row, dict):
-            yield line, {"__error__": _("每行应为一个 JSON 对象。")}
-            continue
-        unknown = [key for key in row if key not in FIELDS]
-        if unknown:
-            yield line, {"__error__": _("未知的字段：") + "、".join(str(key)[:40] for key in unknown)}
-            continue
-        yield line, row
-
-
-def feed_parse(content: bytes | str, feed_format: str) -> list[tuple[int, dict]]:
-    if feed_format not in FORMATS:
-        raise FeedRejected(file_errors=[_("不支持的格式，请使用 csv 或 jsonl。")])
-    if len(content) > MAX_BYTES:
-        raise FeedRejected(file_errors=[TOO_LARGE])
-    text = _decode(content)
-    # Reading stops one row past the limit: 8 MB of one-character lines are millions of rows, which
-    # parsed whole took over a gigabyte before the limit was checked.
-    rows = list(itertools.islice(_parse_csv(text) if feed_format == "csv" else _parse_jsonl(text), MAX_ROWS + 1))
-    if not rows:
-        raise FeedRejected(file_errors=[_("文件中没有数据行。")])
-    if len(rows) > MAX_ROWS:
-        raise FeedRejected(file_errors=[TOO_LARGE])
-    return rows
-
-
-# --- validation -----------------------------------------------------------------------------
-def _blank_to_none(value):
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _payload(row: dict) -> dict:
-    payload = {
-        "person": {"name": row.get("name"), "id_number": row.get("id_number")},
-        "entered_country_on": row.get("entered_country_on"),
-        "port": row.get("port"),
-        "origin_country": row.get("origin_country"),
-    }
-    for field in OPTIONAL:
-        payload[field] = _blank_to_none(row.get(field))
-    return {key: value for key, value in payload.items() if value is not None}
+_blank_to_none = feeds.blank_to_none
 
 
 def _plain(errors) -> dict:
@@ -192,68 +67,65 @@ def _scrub(errors: dict[str, list[str]], row: dict) -> dict[str, list[str]]:
     return scrubbed
 
 
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+class EntrantRows(feeds.SerializerRows):
+    """One border-control row: the API's create serializer on the row's fields (a new column goes here)."""
 
+    columns = FIELDS
+    required = REQUIRED
+    serializer_class = InboundCaseCreateInput
 
-def feed_validate(rows: list[tuple[int, dict]]) -> list[services.FeedRow]:
-    """Every row, then the rows against each other and the database; FeedRejected if any is bad."""
-    community_codes = {
-        str(row.get("community_code")).strip()
-        for _line, row in rows
-        if isinstance(row, dict) and _blank_to_none(row.get("community_code")) is not None
-    }
-    # A code PostgreSQL cannot hold (a NUL, a lone surrogate from a JSON escape) names no community and
-    # must not reach the query (a 500); its row is refused by the field's own checks.
-    community_codes = {code for code in community_codes if _storable(code)}
-    communities = set(
-        Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY, code__in=community_codes).values_list(
-            "code", flat=True
+    @classmethod
+    def context_load(cls) -> frozenset[str]:
+        """The communities' codes, which a row's community_code must be one of."""
+        return frozenset(
+            Organisation.objects.filter(kind=Organisation.Kind.COMMUNITY).values_list("code", flat=True)
         )
-    )
-    rejected: dict[int, dict[str, list[str]]] = {}
-    valid: list[services.FeedRow] = []
-    raw_rows = dict(rows)
-    # One serializer for every row (as DRF's many=True does): its fields are built once, not per row.
-    serializer = InboundCaseCreateInput(context={"communities": communities})
-    for line, row in rows:
-        if "__error__" in row:
-            rejected[line] = {"non_field_errors": [str(row["__error__"])]}
-            continue
-        try:
-            values = serializer.run_validation(_payload(row))
-        except ValidationError as error:
-            rejected[line] = _plain(error.detail)
-            continue
-        valid.append(
-            services.FeedRow(
-                line=line,
-                name=name_normalise(values["person"]["name"]),
-                id_number=values["person"]["id_number"],
-                entered_country_on=values["entered_country_on"],
-                port=values["port"],
-                origin_country=values["origin_country"],
-                community_code=values.get("community_code"),
-                quarantine_ended_at=values.get("quarantine_ended_at"),
-                entered_city_on=values.get("entered_city_on"),
-            )
+
+    def serializer_context(self) -> dict:
+        return {"communities": self.context}
+
+    def payload(self, values: dict) -> dict:
+        payload = {
+            "person": {"name": values.get("name"), "id_number": values.get("id_number")},
+            "entered_country_on": values.get("entered_country_on"),
+            "port": values.get("port"),
+            "origin_country": values.get("origin_country"),
+        }
+        for field in OPTIONAL:
+            payload[field] = _blank_to_none(values.get(field))
+        return {key: value for key, value in payload.items() if value is not None}
+
+    def unreadable(self, line: int, message: str) -> None:
+        super().unreadable(line, message)
+        self.rejected[line] = _scrub(self.rejected[line], {"__error__": message})
+
+    def row(self, line: int, values: dict) -> None:
+        self.raw = values
+        super().row(line, values)
+        if line in self.rejected:
+            self.rejected[line] = _scrub(self.rejected[line], values)
+
+    def errors(self, detail) -> dict[str, list[str]]:
+        return _plain(detail)
+
+    def valid(self, line: int, data: dict) -> tuple[services.FeedRow, dict]:
+        row = services.FeedRow(
+            line=line,
+            name=name_normalise(data["person"]["name"]),
+            id_number=data["person"]["id_number"],
+            entered_country_on=data["entered_country_on"],
+            port=data["port"],
+            origin_country=data["origin_country"],
+            community_code=data.get("community_code"),
+            quarantine_ended_at=data.get("quarantine_ended_at"),
+            entered_city_on=data.get("entered_city_on"),
         )
-    for line, errors in _cross_check(valid).items():
-        for field, messages in errors.items():
-            rejected.setdefault(line, {}).setdefault(field, []).extend(messages)
-    if rejected:
-        report = [
-            {"line": line, "errors": _scrub(errors, raw_rows.get(line, {}))}
-            for line, errors in sorted(rejected.items())
-        ]
-        raise FeedRejected(rejected=report)
-    return valid
+        return row, self.raw
+
+    @classmethod
+    def finish(cls, kept: list[tuple[services.FeedRow, dict]], context) -> dict[int, dict[str, list[str]]]:
+        raw = {row.line: values for row, values in kept}
+        return {line: _scrub(errors, raw[line]) for line, errors in _cross_check([row for row, _raw in kept]).items()}
 
 
 def _cross_check(rows: list[services.FeedRow]) -> dict[int, dict[str, list[str]]]:
@@ -294,8 +166,23 @@ def _cross_check(rows: list[services.FeedRow]) -> dict[int, dict[str, list[str]]
 
 
 # --- the whole import -----------------------------------------------------------------------
-def feed_import(*, actor, content: bytes | str, feed_format: str) -> int:
-    """Parse, validate every row, then write them all in one transaction; the number of rows written."""
-    services.recording_border(actor)
-    rows = feed_validate(feed_parse(content, feed_format))
-    return services.inbound_import(actor=actor, rows=rows)
+def _write(kept: list[tuple[services.FeedRow, dict]], actor) -> dict:
+    """The inbound cases table (and the persons they name), through the app's service, in one transaction."""
+    return {"rows": services.inbound_import(actor=actor, rows=[row for row, _raw in kept])}
+
+
+KIND = feeds.FeedKind(
+    name="entrants",
+    validator=EntrantRows,
+    write=_write,
+    authorise=services.recording_border,
+    max_bytes=MAX_BYTES,
+    max_rows=MAX_ROWS,
+    too_large=TOO_LARGE,
+    capped=False,
+)
+
+
+def feed_import(*, actor, content: bytes, feed_format: str) -> int:
+    """Check every row, then write them all in one transaction; the number of rows written."""
+    return feeds.feed_import(kind=KIND.name, content=content, feed_format=feed_format, actor=actor)["rows"]

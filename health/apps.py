@@ -10,9 +10,12 @@ class HealthConfig(AppConfig):
         from health import (
             auth,
             facts,
+            feeds,
             registry,
             tasks,  # noqa: F401 - registers the tasks that the status services send by name
         )
 
         registry.register(facts.SOURCE)
+        for kind in feeds.CORE_KINDS:
+            registry.register_feed(kind)
         auth.connect_revocation()

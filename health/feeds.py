@@ -1,35 +1,44 @@
-"""Department feeds from files at bulk speed: every row validated first, then written in one transaction.
+"""One feed framework: department files at bulk speed, every row checked first, then all written in one transaction.
 
-`feed_import(kind=, path=)` for stays (the national platform's itinerary), designations, risk
-areas and entrants, CSV (with a header) or JSON lines. Any bad row rejects the whole file with
-its line number and reasons (an ID number is never repeated in a message); nothing is written.
-Stays, the feed of millions, are checked row by row in Python with the same rules as the API and
-written on PostgreSQL through a staging table filled with COPY: persons resolved and created set-
-based, stays upserted on (person, city, arrival) so that a resent file never duplicates, the
-affected persons marked dirty in the same transaction and recomputed after commit in batches.
-The small feeds reuse the API's serializers and the services row by row.
+A feed kind (health.registry.register_feed) is three things: the columns it reads, one row
+validator (`RowValidator`: the API's rules on one row, plus the rows against each other and the
+database when every row is read) and one writer per table it fills. The framework does the rest
+the same way for every kind: one reader per format (CSV with a header, JSON lines), the text
+encoding decided for the whole file (health.textfiles), the size limits, a large file checked in
+parallel on the standard library's process pool, and the report: any bad row rejects the whole
+file with its line number and reasons (an ID number is never repeated in a message) and nothing
+is written.
+
+The core's kinds are here: stays (the national platform's itinerary, the feed of millions:
+checked in Python with the API's rules, written on PostgreSQL through staging tables filled
+with COPY, persons resolved and created set-based, stays upserted on (person, city, arrival) so
+that a resent file never duplicates, the affected persons marked dirty in the same transaction),
+designations and risk areas (the API's serializers and the services, row by row). The entrants
+app registers the border-control kind from its AppConfig.ready (entrants/feed.py); the core
+imports no app.
 """
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import multiprocessing
 import os
-import pickle
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from entrants.feed import FeedRejected
-from health import bulk, textfiles, timebounds
+from health import bulk, registry, textfiles, timebounds
 from health.identity import id_number_clean, id_number_digest, id_number_mask
 from health.models import HealthStatus, ItineraryStay, KeptDeclaration, Organisation, Person, Region
 from health.services.persons import (
@@ -40,11 +49,13 @@ from health.services.persons import (
 )
 from health.services.statuses import persons_mark_dirty
 
-KINDS = ("stays", "designations", "risk-areas", "entrants")
 T = TypeVar("T")
-STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
-# A report lists this many bad rows at most (and says how many there were).
+FORMATS = ("csv", "jsonl")
+# A report lists this many bad rows at most (and says how many there were), for kinds whose report is capped.
 REPORT_MAX = 200
+# A file at least this large is checked in as many processes as there are cores (for kinds that
+# allow it); starting a process costs more than checking a smaller file in one.
+PARALLEL_MIN_BYTES = 4 << 20
 BEIJING = timezone.get_fixed_timezone(480)
 
 INVALID_TIME = _("时间格式不正确，请使用 ISO 8601（如 2022-05-01T08:00:00+08:00）。")
@@ -54,10 +65,29 @@ LEFT_BEFORE_ARRIVED = _("离开时间不能早于到达时间。")
 NAME_TOO_LONG = _("姓名最多 64 个字符。")
 OTHER_NAME_IN_FILE = _("同一身份证号码在第 %(line)s 行的姓名不同。")
 OTHER_NAME_STORED = _("该身份证号码已登记为另一姓名。")
+NO_ROWS = _("文件中没有数据行。")
 
 
-def format_of_name(name: str) -> str | None:
-    lowered = name.lower()
+class FeedRejected(Exception):
+    """The file is not imported: `rejected` lists bad rows, `file_errors` problems of the whole file.
+
+    `total`: how many rows were bad (a capped report lists only the first REPORT_MAX).
+    """
+
+    def __init__(self, rejected: list[dict] | None = None, file_errors: list | None = None) -> None:
+        self.rejected = rejected or []
+        self.file_errors = file_errors or []
+        self.total = len(self.rejected)
+        super().__init__(f"{len(self.rejected)} rejected rows")
+
+    def payload(self) -> dict:
+        if self.file_errors:
+            return {"file": [str(message) for message in self.file_errors]}
+        return {"rejected": self.rejected}
+
+
+def format_of_name(name: str | None) -> str | None:
+    lowered = (name or "").lower()
     if lowered.endswith(".csv"):
         return "csv"
     if lowered.endswith((".jsonl", ".ndjson")):
@@ -65,7 +95,95 @@ def format_of_name(name: str) -> str | None:
     return None
 
 
-# --- reading ----------------------------------------------------------------------------------
+def format_of_media_type(media_type: str) -> str | None:
+    return {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl"}.get(media_type)
+
+
+# --- a kind: its columns, its row validator, its writers ----------------------------------------
+Errors = dict[str, list[str]]
+
+
+class RowValidator:
+    """One kind's rules: `row` checks one row (and the rows before it), `finish` them all together.
+
+    A validator reads the file, or a part of it in a process of its own (then it must not use the
+    database: what it needs from there is `context`, read once before the rows). A row it refuses
+    goes to `rejected` (line -> {column: [messages]}); a row it accepts it keeps, in whatever form
+    its writer wants; `kept()` hands them over (pickled when checked in another process).
+    """
+
+    columns: ClassVar[tuple[str, ...]]
+    required: ClassVar[tuple[str, ...]]
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.rejected: dict[int, Errors] = {}
+
+    @classmethod
+    def context_load(cls) -> Any:
+        """What the rows are checked against, read from the database once per file (in the importing process)."""
+        return None
+
+    def unreadable(self, line: int, message: str) -> None:
+        """A row the reader could not make a row of (bad JSON, more values than the header)."""
+        self.rejected[line] = {"non_field_errors": [message]}
+
+    def row(self, line: int, values: dict) -> None:
+        raise NotImplementedError
+
+    def rows(self, records: Iterable[tuple[int, dict | str]]) -> int:
+        """Every record of the reader (a row, or the message of a row that cannot be read); how many.
+
+        A kind of millions of rows overrides it with one loop of its own (stays).
+        """
+        count = 0
+        for line, row in records:
+            count += 1
+            if isinstance(row, str):
+                self.unreadable(line, row)
+            else:
+                self.row(line, row)
+        return count
+
+    def kept(self) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def kept_merged(cls, parts: list) -> Any | None:
+        """The kept rows of the parts of a file, in file order; None when the parts disagree (one process then reads it)."""
+        return None
+
+    @classmethod
+    def finish(cls, kept: Any, context: Any) -> dict[int, Errors]:
+        """The valid rows against each other and the database, once every row is read: more bad lines."""
+        return {}
+
+
+@dataclass(frozen=True)
+class FeedKind:
+    """A kind of feed file: `validator` checks its rows, `write(kept, actor)` stores them (in one transaction).
+
+    `authorise(actor)` refuses an actor who may not send it (ApplicationError) before the file is read;
+    `max_bytes` / `max_rows` refuse a larger file (`too_large`); `parallel`: a large file is checked
+    in one process per core; `capped`: the report lists REPORT_MAX rows at most.
+    """
+
+    name: str
+    validator: type[RowValidator]
+    write: Callable[[Any, Any], dict]
+    authorise: Callable[[Any], object] | None = None
+    max_bytes: int | None = None
+    max_rows: int | None = None
+    too_large: Any = None
+    parallel: bool = False
+    capped: bool = True
+
+
+def kinds() -> list[str]:
+    return registry.feed_kind_names()
+
+
+# --- reading: one reader per format ---------------------------------------------------------------
 class _OtherEncoding(Exception):
     """The file is not UTF-8 but, as a whole, another encoding: read it again in that one."""
 
@@ -74,9 +192,17 @@ class _OtherEncoding(Exception):
         self.encoding = encoding
 
 
-def _lines(path: Path, encoding: str = textfiles.UTF8) -> Iterator[str]:
-    """The file's lines, read as UTF-8 (a byte-order mark skipped) while it is; see _read_in_its_encoding."""
-    with path.open("rb") as raw:
+def _lines(source: Path | bytes, encoding: str = textfiles.UTF8) -> Iterator[str]:
+    """The lines of a file (a path, or its content), read as UTF-8 (a byte-order mark skipped) while it is.
+
+    A file that turns out not to be valid in `encoding` is examined whole (health.textfiles) and
+    _OtherEncoding names the encoding it is in; see _read_in_its_encoding.
+    """
+
+    def opened():
+        return source.open("rb") if isinstance(source, Path) else io.BytesIO(source)
+
+    with opened() as raw:
         bom = raw.read(len(textfiles.BOM)) == textfiles.BOM
         raw.seek(len(textfiles.BOM) if bom else 0)
         try:
@@ -85,10 +211,10 @@ def _lines(path: Path, encoding: str = textfiles.UTF8) -> Iterator[str]:
         except UnicodeDecodeError:
             pass
     # Not in this encoding: the whole file decides which it is (one pass, a line at a time).
-    with path.open("rb") as raw:
+    with opened() as raw:
         raw.seek(len(textfiles.BOM) if bom else 0)
         try:
-            found = textfiles.lines_encoding(raw, bom=bom)
+            found = textfiles.lines_encoding(raw if isinstance(source, Path) else raw.read().splitlines(), bom=bom)
         except textfiles.UndecodableFile as error:
             raise FeedRejected(rejected=[{"line": error.line, "errors": {"file": [str(error.message)]}}]) from None
     if found == encoding:  # not expected: the decoder and the check disagree
@@ -108,26 +234,42 @@ def _read_in_its_encoding(read: Callable[[str], T]) -> T:
         return read(other.encoding)
 
 
-def _csv_names(header: list[str], columns: tuple[str, ...]) -> list[str]:
-    """The header's column names; FeedRejected (line 1) for an unknown or a missing column."""
+def csv_header(header: list[str], columns: tuple[str, ...], required: tuple[str, ...]) -> list[str]:
+    """The header's column names; FeedRejected (line 1) for an unknown, a missing or a repeated column."""
     names = [column.strip().lower() for column in header]
     unknown = [column for column in names if column not in columns]
-    missing = [column for column in columns if column not in names and column != "left_at"]
-    if unknown or missing:
-        errors = []
-        if unknown:
-            errors.append(str(_("未知的列：")) + "、".join(column[:40] for column in unknown))
-        if missing:
-            errors.append(str(_("缺少必需的列：")) + "、".join(missing))
+    missing = [column for column in required if column not in names]
+    repeated = sorted({column for column in names if names.count(column) > 1})
+    errors = []
+    if unknown:
+        errors.append(str(_("未知的列：")) + "、".join(column[:40] for column in unknown))
+    if missing:
+        errors.append(str(_("缺少必需的列：")) + "、".join(missing))
+    if repeated:
+        errors.append(str(_("重复的列：")) + "、".join(column[:40] for column in repeated))
+    if errors:
         raise FeedRejected(rejected=[{"line": 1, "errors": {"header": errors}}])
     return names
 
 
-def _csv_records(reader, names: list[str], line_offset: int = 0) -> Iterator[tuple[int, dict | str]]:
-    """The data rows of a csv.reader whose first line is line `line_offset + 1` of the file."""
+def csv_records(
+    lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...], *, names=None, lines_before: int = 0
+) -> Iterator[tuple[int, dict | str]]:
+    """(line, row) per data row of a CSV file, or (line, message) for a row that cannot be read.
+
+    `line` is the file's line the row starts on. `names`: the header's, when `lines` are a part of
+    the file that starts after `lines_before` lines (the header among them); else read from the first line.
+    """
+    reader = csv.reader(lines)
+    if names is None:
+        header = next(reader, None)
+        if header is None:
+            raise FeedRejected(file_errors=[_("文件为空。")])
+        names = csv_header(header, columns, required)
+    previous_end = reader.line_num
     for values in reader:
-        line = line_offset + reader.line_num
-        if not any(values):
+        line, previous_end = lines_before + previous_end + 1, reader.line_num
+        if not any(value.strip() for value in values):
             continue
         if len(values) > len(names):
             yield line, str(_("列数多于表头。"))
@@ -135,8 +277,11 @@ def _csv_records(reader, names: list[str], line_offset: int = 0) -> Iterator[tup
         yield line, dict(zip(names, values, strict=False))
 
 
-def _json_records(lines, columns: tuple[str, ...], first_line: int = 1) -> Iterator[tuple[int, dict | str]]:
-    for line, text in enumerate(lines, start=first_line):
+def jsonl_records(
+    lines: Iterable[str], columns: tuple[str, ...], required: tuple[str, ...] = (), *, names=None, lines_before: int = 0
+) -> Iterator[tuple[int, dict | str]]:
+    """(line, row) per JSON object of a JSON lines file, or (line, message) for a line that is not one."""
+    for line, text in enumerate(lines, start=lines_before + 1):
         if not text.strip():
             continue
         try:
@@ -154,41 +299,178 @@ def _json_records(lines, columns: tuple[str, ...], first_line: int = 1) -> Itera
         yield line, row
 
 
-def rows_read(
-    path: Path, feed_format: str, columns: tuple[str, ...], encoding: str = textfiles.UTF8
-) -> Iterator[tuple[int, dict | str]]:
-    """(line number, row dict) per data row, or (line, message) for a row that cannot be read."""
+READERS = {"csv": csv_records, "jsonl": jsonl_records}
+
+
+# --- checking: one process, or a part of the file per process ----------------------------------------
+def _rejection(rejected: dict[int, Errors], *, total: int | None = None, capped: bool = True) -> FeedRejected:
+    lines = sorted(rejected.items())
+    report = [{"line": line, "errors": errors} for line, errors in (lines[:REPORT_MAX] if capped else lines)]
+    error = FeedRejected(rejected=report)
+    error.total = len(rejected) if total is None else total
+    return error
+
+
+def _check_whole(kind: FeedKind, source: Path | bytes, feed_format: str, context: Any, encoding: str):
+    """One validator over every row of the file: (rejected, kept, rows read)."""
+    validator = kind.validator(context)
+    cls = kind.validator
+    records = READERS[feed_format](_lines(source, encoding), cls.columns, cls.required)
+    if kind.max_rows is not None:
+        # Reading stops one row past the limit: 8 MB of one-character lines are millions of rows.
+        records = itertools.islice(records, kind.max_rows + 1)
+    count = validator.rows(records)
+    if kind.max_rows is not None and count > kind.max_rows:
+        raise FeedRejected(file_errors=[kind.too_large])
+    return validator.rejected, validator.kept(), count
+
+
+def feed_check(kind: FeedKind, source: Path | bytes, feed_format: str, *, processes: int | None = None) -> Any:
+    """Every row checked, then the rows together; the kept rows for the writer, or FeedRejected.
+
+    A large file of a kind that allows it is checked in `processes` processes (default: one per
+    core), a part each; a file any part finds a fault in, or whose parts disagree, is read again by
+    one process, which reports it exactly as for a small file (the same messages, lines and totals).
+    """
+    context = kind.validator.context_load()
+    kept = None
+    if kind.parallel:
+        kept = _check_parallel(kind, source, feed_format, context, processes)
+    if kept is None:
+        rejected, kept, count = _read_in_its_encoding(
+            lambda encoding: _check_whole(kind, source, feed_format, context, encoding)
+        )
+        if not count:
+            raise FeedRejected(file_errors=[NO_ROWS])
+        for line, errors in kind.validator.finish(kept, context).items():
+            for field, messages in errors.items():
+                rejected.setdefault(line, {}).setdefault(field, []).extend(messages)
+        if rejected:
+            raise _rejection(rejected, capped=kind.capped)
+    return kept
+
+
+# The file the pool's processes check, shared with them by forking (never pickled to them).
+_shared: dict[str, Any] = {}
+
+
+def _check_parallel(kind: FeedKind, source: Path | bytes, feed_format: str, context, processes: int | None):
+    """The file's parts checked in a process pool; the kept rows merged, or None for the one-process path.
+
+    One process reads a file that is small, has a quote in a CSV (a quoted field may hold a line
+    break, so a part could not start at any line), a line ending in a lone CR (the readers also
+    end a line there), or in which any part found a fault (bad rows, rows that disagree across
+    parts): that path finds and reports exactly what is wrong.
+    """
+    processes = processes or len(os.sched_getaffinity(0))
+    size = source.stat().st_size if isinstance(source, Path) else len(source)
+    # Forking a process with other threads running may leave a lock held in the child: one process then.
+    if processes < 2 or threading.active_count() > 1 or size < PARALLEL_MIN_BYTES:
+        return None
+    data = source.read_bytes() if isinstance(source, Path) else source
+    body = 3 if data.startswith(textfiles.BOM) else 0
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    validator = kind.validator
+    names = None
     if feed_format == "csv":
-        reader = csv.reader(_lines(path, encoding))
-        header = next(reader, None)
-        if header is None:
-            raise FeedRejected(file_errors=[_("文件为空。")])
-        yield from _csv_records(reader, _csv_names(header, columns))
-        return
-    yield from _json_records(_lines(path, encoding), columns)
-
-
-# --- validation of one value ------------------------------------------------------------------
-def _moment(value: object, *, now: datetime) -> datetime:
-    """A past moment (ISO 8601; a naive time is Beijing time), within the API's bounds."""
-    if isinstance(value, str):
+        header_end = data.find(b"\n", body) + 1
+        if b'"' in data or not header_end:
+            return None
         try:
-            moment = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValueError(INVALID_TIME) from None
-    else:
-        raise ValueError(INVALID_TIME)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=BEIJING)
-    if errors := timebounds.past_time_errors(moment, now=now):
-        raise ValueError(errors[0])
-    return moment
+            names = csv_header(next(csv.reader([data[body:header_end].decode("utf-8")])), validator.columns, validator.required)
+        except (UnicodeDecodeError, FeedRejected):
+            return None
+        body = header_end
+    # Parts of about equal size, each starting at the beginning of a line.
+    bounds = [body]
+    for part in range(1, processes):
+        cut = data.find(b"\n", body + (len(data) - body) * part // processes) + 1
+        bounds.append(cut or len(data))
+    bounds.append(len(data))
+    parts = [
+        (start, end, data.count(b"\n", 0, start)) for start, end in zip(bounds, bounds[1:], strict=False) if end > start
+    ]
+    _shared.update(kind=kind, data=data, format=feed_format, names=names, context=context)
+    try:
+        results = _in_pool(parts)
+    finally:
+        _shared.clear()
+    if results is None or any(rejected for rejected, _kept, _count in results):
+        return None
+    count = sum(count for _rejected, _kept, count in results)
+    if not count:
+        return None
+    if kind.max_rows is not None and count > kind.max_rows:
+        raise FeedRejected(file_errors=[kind.too_large])
+    kept = validator.kept_merged([part_kept for _rejected, part_kept, _count in results])
+    if kept is None or validator.finish(kept, context):
+        return None
+    return kept
 
 
-# --- stays ------------------------------------------------------------------------------------
-# A file at least this large is checked in as many processes as there are cores; forking a process
-# costs more than checking a smaller file in one.
-PARALLEL_MIN_BYTES = 4 << 20
+def _in_pool(parts: list[tuple[int, int, int]]) -> list | None:
+    """_check_part of every part: the first in this process, the others on a pool of forked processes.
+
+    The processes are forked (they share the file, the context and the settings with the HMAC key
+    as they are, nothing is pickled to them) and never touch this process's database connection;
+    their results come back pickled. Any failure (a decoding error, a process that died) gives
+    None: the one-process path reports it properly.
+    """
+    with ProcessPoolExecutor(max_workers=len(parts) - 1 or 1, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_check_part, *part) for part in parts[1:]]
+        try:
+            results = [_check_part(*parts[0])]
+        except Exception:  # noqa: BLE001 - reported by the one-process path
+            results = None
+        for future in futures:
+            try:
+                result = future.result()
+            except Exception:  # noqa: BLE001 - the one-process path reports why
+                result = None
+            if results is not None and result is not None:
+                results.append(result)
+            else:
+                results = None
+    return results
+
+
+def _check_part(start: int, end: int, lines_before: int):
+    kind: FeedKind = _shared["kind"]
+    lines = io.StringIO(_shared["data"][start:end].decode("utf-8"), newline="")
+    cls = kind.validator
+    validator = cls(_shared["context"])
+    records = READERS[_shared["format"]](lines, cls.columns, cls.required, names=_shared["names"], lines_before=lines_before)
+    count = validator.rows(records)
+    return validator.rejected, validator.kept(), count
+
+
+# --- importing a file of any kind ---------------------------------------------------------------
+def feed_import(
+    *, kind: str, path: Path | None = None, content: bytes | str | None = None, feed_format: str | None = None, actor=None
+) -> dict:
+    """Import one file of `kind` (a path, or its content): every row checked, then all written or, with FeedRejected, none."""
+    feed = registry.feed_kind(kind)
+    if feed is None:
+        raise ValueError(f"unknown feed kind {kind!r}")
+    if isinstance(content, str):
+        content = content.encode()
+    source: Path | bytes = path if content is None else content
+    feed_format = feed_format or (format_of_name(path.name) if path is not None else None)
+    if feed_format not in FORMATS:
+        raise FeedRejected(file_errors=[_("不支持的格式，请使用 csv 或 jsonl。")])
+    if feed.authorise is not None:
+        feed.authorise(actor)
+    if feed.max_bytes is not None:
+        size = source.stat().st_size if isinstance(source, Path) else len(source)
+        if size > feed.max_bytes:
+            raise FeedRejected(file_errors=[feed.too_large])
+    kept = feed_check(feed, source, feed_format)
+    return feed.write(kept, actor)
+
+
+# --- stays: the national platform's itinerary ------------------------------------------------------
+STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
 _NULL = "\\N"
 
 
@@ -224,225 +506,158 @@ class ValidStays:
                 )
 
 
-def _time_checked(value: object, now: datetime) -> tuple[datetime, str] | str:
-    """(the moment, its ISO 8601 text with offset) of a valid time, or the message of what is wrong."""
-    try:
-        moment = _moment(value, now=now)
-    except ValueError as error:
-        return str(error.args[0])
-    return moment, moment.isoformat()
+class StayRows(RowValidator):
+    """The API's rules on every stay, and the same number under another name among the rows.
 
-
-def _stays_check(records, *, regions: frozenset[str], now: datetime):
-    """The API's rules on every row, and the same number under another name among these rows.
-
-    Returns (rejected lines with their errors, persons as in ValidStays, the valid rows as one
-    COPY text block, how many). One process runs it on a whole file, or each of several on a part.
     Each distinct ID number is checked and hashed once, each distinct time text parsed once.
+    Context: (the region codes, now).
     """
-    numbers: dict[str, tuple[str, str] | str] = {}  # raw -> (digest, masked), or an error message
-    times: dict[str, tuple[datetime, str] | str] = {}  # raw -> (moment, ISO text), or an error message
-    persons: dict[str, tuple[str, str, int]] = {}  # digest -> the name, masked number and line it came with first
-    rejected: dict[int, dict[str, list[str]]] = {}
-    staged: list[str] = []
-    for line, row in records:
-        if isinstance(row, str):
-            rejected[line] = {"non_field_errors": [row]}
-            continue
-        errors: dict[str, list[str]] = {}
-        name = name_normalise(row.get("name") or "")
-        if not name:
-            errors["name"] = [str(REQUIRED)]
-        elif len(name) > 64:
-            errors["name"] = [str(NAME_TOO_LONG)]
-        raw = row.get("id_number")
-        known = numbers.get(raw) if type(raw) is str else None
-        if known is None:
-            try:
-                # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
-                number = id_number_clean(str(raw) if raw is not None else "")
-                known = (id_number_digest(number), id_number_mask(number))
-            except DjangoValidationError as error:
-                known = str(error.messages[0])
-            if type(raw) is str:
-                numbers[raw] = known
-        if type(known) is str:
-            errors["id_number"] = [known]
-        elif "name" not in errors:
-            # Names are compared on every row with a valid number, whatever else is wrong with it.
-            first = persons.setdefault(known[0], (name, known[1], line))
-            if first[0] != name:
-                errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
-        region = row.get("city_code")
-        if region not in regions:
-            errors["city_code"] = [str(UNKNOWN_REGION if region else REQUIRED)]
-        value = row.get("arrived_at")
-        arrived = times.get(value) if type(value) is str else None
-        if arrived is None:
-            arrived = _time_checked(value, now)
-            if type(value) is str:
-                times[value] = arrived
-        if type(arrived) is str:
-            errors["arrived_at"] = [arrived if value else str(REQUIRED)]
-        value = row.get("left_at")
-        left = None
-        if value not in (None, ""):
-            left = times.get(value) if type(value) is str else None
-            if left is None:
-                left = _time_checked(value, now)
+
+    columns = STAY_COLUMNS
+    required = ("name", "id_number", "city_code", "arrived_at")
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.regions, self.now = context
+        self.numbers: dict[str, tuple[str, str] | str] = {}  # raw -> (digest, masked), or an error message
+        self.times: dict[str, tuple[datetime, str] | str] = {}  # raw -> (moment, ISO text), or an error message
+        self.persons: dict[str, tuple[str, str, int]] = {}  # digest -> the name, masked number and line it came with first
+        self.staged: list[str] = []
+
+    @classmethod
+    def context_load(cls):
+        return frozenset(Region.objects.values_list("code", flat=True)), timezone.now()
+
+    def row(self, line: int, values: dict) -> None:
+        self.rows([(line, values)])
+
+    def rows(self, records) -> int:
+        """The one loop every stay goes through (locals, not attributes: a file has millions of rows).
+
+        A time given as the canonical ISO 8601 with seconds and offset (what the platform sends) is
+        staged as given; any other spelling as its parsed moment's ISO 8601 text. A name is
+        normalised once per distinct spelling.
+        """
+        numbers, times, persons, staged, rejected = self.numbers, self.times, self.persons, self.staged, self.rejected
+        names: dict[str, str] = {}
+        regions, now = self.regions, self.now
+        latest, earliest = now + timebounds.CLOCK_SKEW, timebounds.EARLIEST
+        required, too_long, unknown_region = str(REQUIRED), str(NAME_TOO_LONG), str(UNKNOWN_REGION)
+        left_before = str(LEFT_BEFORE_ARRIVED)
+
+        def time_checked(value) -> tuple[datetime, str] | str:
+            known = times.get(value) if type(value) is str else None
+            if known is None:
+                try:
+                    moment = datetime.fromisoformat(value.strip()) if type(value) is str else None
+                except ValueError:
+                    moment = None
+                if moment is None:
+                    known = str(INVALID_TIME)
+                else:
+                    if moment.tzinfo is None:
+                        moment = moment.replace(tzinfo=BEIJING)
+                    if not earliest <= moment <= latest:
+                        known = str(timebounds.past_time_errors(moment, now=now)[0])
+                    elif len(value) == 25 and value[10] == "T" and value[19] in "+-" and value[22] == ":":
+                        known = (moment, value)  # already "YYYY-MM-DDTHH:MM:SS+HH:MM", as isoformat() writes it
+                    else:
+                        known = (moment, moment.isoformat())
                 if type(value) is str:
-                    times[value] = left
-            if type(left) is str:
-                errors["left_at"] = [left]
-            elif type(arrived) is not str and left[0] < arrived[0]:
-                errors["left_at"] = [str(LEFT_BEFORE_ARRIVED)]
-        if len(times) > 1 << 20:
-            times.clear()  # memory stays bounded whatever the file
-        if errors:
-            rejected[line] = errors
-            continue
-        staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
-    return rejected, persons, "".join(staged), len(staged)
+                    if len(times) > 1 << 20:
+                        times.clear()  # memory stays bounded whatever the file
+                    times[value] = known
+            return known
+
+        count = 0
+        for line, values in records:
+            count += 1
+            if type(values) is str:
+                rejected[line] = {"non_field_errors": [values]}
+                continue
+            errors: Errors = {}
+            raw_name = values.get("name") or ""
+            name = names.get(raw_name) if type(raw_name) is str else None
+            if name is None:
+                name = name_normalise(raw_name)
+                if type(raw_name) is str:
+                    if len(names) > 1 << 20:
+                        names.clear()
+                    names[raw_name] = name
+            if not name:
+                errors["name"] = [required]
+            elif len(name) > 64:
+                errors["name"] = [too_long]
+            raw = values.get("id_number")
+            known = numbers.get(raw) if type(raw) is str else None
+            if known is None:
+                try:
+                    # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
+                    number = id_number_clean(str(raw) if raw is not None else "")
+                    known = (id_number_digest(number), id_number_mask(number))
+                except DjangoValidationError as error:
+                    known = str(error.messages[0])
+                if type(raw) is str:
+                    numbers[raw] = known
+            if type(known) is str:
+                errors["id_number"] = [known]
+            elif "name" not in errors:
+                # Names are compared on every row with a valid number, whatever else is wrong with it.
+                first = persons.setdefault(known[0], (name, known[1], line))
+                if first[0] != name:
+                    errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
+            region = values.get("city_code")
+            if region not in regions:
+                errors["city_code"] = [unknown_region if region else required]
+            value = values.get("arrived_at")
+            arrived = time_checked(value)
+            if type(arrived) is str:
+                errors["arrived_at"] = [arrived if value else required]
+            value = values.get("left_at")
+            left = None
+            if value not in (None, ""):
+                left = time_checked(value)
+                if type(left) is str:
+                    errors["left_at"] = [left]
+                elif type(arrived) is not str and left[0] < arrived[0]:
+                    errors["left_at"] = [left_before]
+            if errors:
+                rejected[line] = errors
+                continue
+            staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
+        return count
+
+    def kept(self) -> ValidStays:
+        return ValidStays(persons=self.persons, stays=["".join(self.staged)], rows=len(self.staged))
+
+    @classmethod
+    def kept_merged(cls, parts: list[ValidStays]) -> ValidStays | None:
+        persons: dict[str, tuple[str, str, int]] = {}
+        for part in parts:
+            for digest, person in part.persons.items():
+                # Within each part every row has its number's first name; so must the parts among themselves.
+                if persons.setdefault(digest, person)[0] != person[0]:
+                    return None
+        return ValidStays(
+            persons=persons, stays=[block for part in parts for block in part.stays], rows=sum(len(p) for p in parts)
+        )
 
 
 def stays_validate(path: Path, feed_format: str, *, processes: int | None = None) -> ValidStays:
-    """Every row checked (the API's rules), then the rows against each other; FeedRejected if any is bad.
-
-    A large file is checked in `processes` processes (default: one per core), a part each; a file
-    any part finds a fault in is read again by one process, which reports it exactly as for a
-    small file (the same messages, lines and totals).
-    """
-    now = timezone.now()
-    regions = frozenset(Region.objects.values_list("code", flat=True))
-    valid = _stays_validate_parallel(path, feed_format, regions=regions, now=now, processes=processes)
-    if valid is not None:
-        return valid
-    rejected, persons, block, count = _read_in_its_encoding(
-        lambda encoding: _stays_check(rows_read(path, feed_format, STAY_COLUMNS, encoding), regions=regions, now=now)
-    )
-    if rejected:
-        raise _rejection(rejected)
-    if not count:
-        raise FeedRejected(file_errors=[_("文件中没有数据行。")])
-    return ValidStays(persons=persons, stays=[block], rows=count)
+    """Every stay checked (the API's rules), then the rows against each other; FeedRejected if any is bad."""
+    return feed_check(registry.feed_kind("stays"), path, feed_format, processes=processes)
 
 
-def _stays_validate_parallel(
-    path: Path, feed_format: str, *, regions: frozenset[str], now: datetime, processes: int | None
-) -> ValidStays | None:
-    """The same checks, a part of the file per process; None when one process must read the file.
+def _stays_import(valid: ValidStays, actor) -> dict:
+    from health.selectors import user_organisation
 
-    One process reads a file that is small, has a quote in a CSV (a quoted field may hold a line
-    break, so a part could not start at any line), a line ending in a lone CR (the readers also
-    end a line there), or in which any part found a fault (bad rows or one number under two
-    names): that path finds and reports exactly what is wrong.
-    """
-    processes = processes or len(os.sched_getaffinity(0))
-    if processes < 2 or threading.active_count() > 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
-        return None
-    data = path.read_bytes()
-    body = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    if data.count(b"\r") != data.count(b"\r\n"):
-        return None
-    names = None
-    if feed_format == "csv":
-        header_end = data.find(b"\n", body) + 1
-        if b'"' in data or not header_end:
-            return None
-        try:
-            names = _csv_names(next(csv.reader([data[body:header_end].decode("utf-8")])), STAY_COLUMNS)
-        except (UnicodeDecodeError, FeedRejected):
-            return None
-        body = header_end
-    # Parts of about equal size, each starting at the beginning of a line.
-    bounds = [body]
-    for part in range(1, processes):
-        cut = data.find(b"\n", body + (len(data) - body) * part // processes) + 1
-        bounds.append(cut or len(data))
-    bounds.append(len(data))
-    parts = [
-        (data, start, end, data.count(b"\n", 0, start), names, regions, now)
-        for start, end in zip(bounds, bounds[1:], strict=False)
-        if end > start
-    ]
-    results = _forked(_stays_check_part, parts)
-    if results is None:
-        return None
-    persons: dict[str, tuple[str, str, int]] = {}
-    blocks: list[str] = []
-    count = 0
-    for rejected, part_persons, block, part_count in results:
-        if rejected:
-            return None
-        for digest, person in part_persons.items():
-            # Within each part every row has its number's first name; so must the parts among themselves.
-            if persons.setdefault(digest, person)[0] != person[0]:
-                return None
-        blocks.append(block)
-        count += part_count
-    if not count:
-        return None
-    return ValidStays(persons=persons, stays=blocks, rows=count)
+    organisation = user_organisation(actor) if actor is not None else None
+    source = organisation.kind if organisation is not None else Organisation.Kind.PLATFORM
+    written, person_ids = stays_write(valid, source=source)
+    return {"rows": len(valid), "written": written, "persons": len(person_ids)}
 
 
-def _stays_check_part(data: bytes, start: int, end: int, lines_before: int, names, regions, now):
-    lines = io.StringIO(data[start:end].decode("utf-8"), newline="")
-    if names is not None:
-        records = _csv_records(csv.reader(lines), names, lines_before)
-    else:
-        records = _json_records(lines, STAY_COLUMNS, lines_before + 1)
-    return _stays_check(records, regions=regions, now=now)
-
-
-def _forked(function, calls: list[tuple]) -> list | None:
-    """function(*call) for every call: the first here, the others in forked children; None if any failed.
-
-    A child shares this process's memory as it was (the file, the regions, the settings with the
-    HMAC key), sends its result back pickled through a pipe and ends with os._exit, so that it
-    never touches this process's database connection. A failure of any kind (a decoding error,
-    a child that died) sends the caller to the one-process path, which reports it properly.
-    """
-    children = []
-    for call in calls[1:]:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                os.close(read_end)
-                with os.fdopen(write_end, "wb") as pipe:
-                    pickle.dump(function(*call), pipe, protocol=pickle.HIGHEST_PROTOCOL)
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_end)
-        children.append((pid, read_end))
-    results: list | None = []
-    try:
-        results.append(function(*calls[0]))
-    except Exception:  # noqa: BLE001 - reported by the one-process path
-        results = None
-    for pid, read_end in children:
-        with os.fdopen(read_end, "rb") as pipe:
-            try:
-                result = pickle.load(pipe)
-            except Exception:  # noqa: BLE001 - the child failed before sending: the one-process path reports why
-                result = None
-        _, status = os.waitpid(pid, 0)
-        if results is not None and (status != 0 or result is None):
-            results = None
-        if results is not None:
-            results.append(result)
-    return results
-
-
-def _rejection(rejected: dict[int, dict[str, list[str]]], *, total: int | None = None) -> FeedRejected:
-    report = [{"line": line, "errors": errors} for line, errors in sorted(rejected.items())[:REPORT_MAX]]
-    error = FeedRejected(rejected=report)
-    error.total = len(rejected) if total is None else total
-    return error
-
-
+# --- the stays writers: persons, then the itinerary table ---------------------------------------
 _PERSONS = "feed_persons"
 _PERSONS_COLUMNS = (
     "digest varchar(64), name varchar(64), masked varchar(18), line integer, person_id bigint, stored_name varchar(64)"
@@ -594,67 +809,101 @@ DESIGNATION_COLUMNS = ("name", "id_number", "kind", "designated_at", "cleared_at
 RISK_AREA_COLUMNS = ("region_code", "level", "effective_from", "effective_to")
 
 
-def _flat(detail, field_name: str | None = None, out: dict | None = None) -> dict[str, list[str]]:
+def flat_errors(detail, field_name: str | None = None, out: dict | None = None) -> Errors:
     """DRF's nested errors as {column: [messages]} (a nested person's fields are the file's columns)."""
     out = {} if out is None else out
     if isinstance(detail, dict):
         for key, inner in detail.items():
-            _flat(inner, field_name if key in ("non_field_errors", "person") and field_name else key, out)
+            flat_errors(inner, field_name if key in ("non_field_errors", "person") and field_name else key, out)
     elif isinstance(detail, list | tuple):
         for inner in detail:
-            _flat(inner, field_name, out)
+            flat_errors(inner, field_name, out)
     else:
         out.setdefault(field_name or "non_field_errors", []).append(str(detail))
     return out
 
 
-def _blank(value):
+def blank_to_none(value):
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _validated(path: Path, feed_format: str, columns: tuple[str, ...], serializer_class, payload) -> list[dict]:
-    return _read_in_its_encoding(
-        lambda encoding: _validated_in(path, feed_format, columns, serializer_class, payload, encoding)
-    )
+class SerializerRows(RowValidator):
+    """A kind whose rows are the API's create input: each row checked by the API's own serializer.
 
+    A subclass names the serializer and turns a row into its payload; `valid(line, data)` is
+    what it keeps of a valid row (the serializer's validated data by default).
+    """
 
-def _validated_in(path: Path, feed_format: str, columns, serializer_class, payload, encoding: str) -> list[dict]:
-    from rest_framework.exceptions import ValidationError
+    serializer_class: ClassVar[type]
 
-    rejected: dict[int, dict[str, list[str]]] = {}
-    valid = []
-    for line, row in rows_read(path, feed_format, columns, encoding):
-        if isinstance(row, str):
-            rejected[line] = {"non_field_errors": [row]}
-            continue
-        serializer = serializer_class(data=payload({key: _blank(value) for key, value in row.items()}))
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.valid_rows: list = []
+        # One serializer for every row (as DRF's many=True does): its fields are built once, not per row.
+        self.serializer = self.serializer_class(context=self.serializer_context())
+
+    def serializer_context(self) -> dict:
+        return {}
+
+    def payload(self, values: dict) -> dict:
+        raise NotImplementedError
+
+    def errors(self, detail) -> Errors:
+        return flat_errors(detail)
+
+    def valid(self, line: int, data: dict):
+        return data
+
+    def row(self, line: int, values: dict) -> None:
+        from rest_framework.exceptions import ValidationError
+
         try:
-            serializer.is_valid(raise_exception=True)
+            data = self.serializer.run_validation(self.payload(values))
         except ValidationError as error:
-            rejected[line] = _flat(error.detail)
-            continue
-        valid.append(serializer.validated_data)
-    if rejected:
-        raise _rejection(rejected)
-    if not valid:
-        raise FeedRejected(file_errors=[_("文件中没有数据行。")])
-    return valid
+            self.rejected[line] = self.errors(error.detail)
+            return
+        self.valid_rows.append(self.valid(line, data))
+
+    def kept(self) -> list:
+        return self.valid_rows
 
 
-def _designations_import(path: Path, feed_format: str, actor) -> int:
-    from health.api.serializers import DesignationCreateInputSerializer
-    from health.services.designations import designation_create
+class DesignationRows(SerializerRows):
+    columns = DESIGNATION_COLUMNS
+    required = DESIGNATION_COLUMNS
 
-    rows = _validated(
-        path,
-        feed_format,
-        DESIGNATION_COLUMNS,
-        DesignationCreateInputSerializer,
-        lambda row: {
+    @property
+    def serializer_class(self):
+        from health.api.serializers import DesignationCreateInputSerializer
+
+        return DesignationCreateInputSerializer
+
+    def payload(self, values: dict) -> dict:
+        row = {key: blank_to_none(value) for key, value in values.items()}
+        return {
             "person": {"name": row.get("name"), "id_number": row.get("id_number")},
             **{key: row.get(key) for key in ("kind", "designated_at", "cleared_at") if row.get(key) is not None},
-        },
-    )
+        }
+
+
+class RiskAreaRows(SerializerRows):
+    columns = RISK_AREA_COLUMNS
+    required = RISK_AREA_COLUMNS
+
+    @property
+    def serializer_class(self):
+        from health.api.serializers import RiskAreaCreateInputSerializer
+
+        return RiskAreaCreateInputSerializer
+
+    def payload(self, values: dict) -> dict:
+        return {key: value for key, value in ((k, blank_to_none(v)) for k, v in values.items()) if value is not None}
+
+
+def designations_write(rows: list[dict], actor) -> dict:
+    """The designations table, through its service (row by row, one transaction)."""
+    from health.services.designations import designation_create
+
     with transaction.atomic():
         for data in rows:
             designation_create(
@@ -665,20 +914,13 @@ def _designations_import(path: Path, feed_format: str, actor) -> int:
                 designated_at=data["designated_at"],
                 cleared_at=data["cleared_at"],
             )
-    return len(rows)
+    return {"rows": len(rows)}
 
 
-def _risk_areas_import(path: Path, feed_format: str, actor) -> int:
-    from health.api.serializers import RiskAreaCreateInputSerializer
+def risk_areas_write(rows: list[dict], actor) -> dict:
+    """The risk areas table, through its service (row by row, one transaction)."""
     from health.services.risk_areas import risk_area_create
 
-    rows = _validated(
-        path,
-        feed_format,
-        RISK_AREA_COLUMNS,
-        RiskAreaCreateInputSerializer,
-        lambda row: {key: value for key, value in row.items() if value is not None},
-    )
     regions = Region.objects.in_bulk([data["region_code"] for data in rows])
     with transaction.atomic():
         for data in rows:
@@ -689,28 +931,10 @@ def _risk_areas_import(path: Path, feed_format: str, actor) -> int:
                 effective_from=data["effective_from"],
                 effective_to=data["effective_to"],
             )
-    return len(rows)
+    return {"rows": len(rows)}
 
 
-def feed_import(*, kind: str, path: Path, feed_format: str | None = None, actor=None) -> dict:
-    """Import one file of `kind`; FeedRejected (nothing written) if any row is bad."""
-    feed_format = feed_format or format_of_name(path.name)
-    if feed_format not in ("csv", "jsonl"):
-        raise FeedRejected(file_errors=[_("不支持的格式，请使用 csv 或 jsonl。")])
-    if kind == "stays":
-        from health.selectors import user_organisation
-
-        rows = stays_validate(path, feed_format)
-        organisation = user_organisation(actor) if actor is not None else None
-        source = organisation.kind if organisation is not None else Organisation.Kind.PLATFORM
-        written, person_ids = stays_write(rows, source=source)
-        return {"rows": len(rows), "written": written, "persons": len(person_ids)}
-    if kind == "entrants":
-        from entrants import feed
-
-        return {"rows": feed.feed_import(actor=actor, content=path.read_bytes(), feed_format=feed_format)}
-    if kind == "designations":
-        return {"rows": _designations_import(path, feed_format, actor)}
-    if kind == "risk-areas":
-        return {"rows": _risk_areas_import(path, feed_format, actor)}
-    raise ValueError(f"unknown feed kind {kind!r}")
+STAYS = FeedKind(name="stays", validator=StayRows, write=_stays_import, parallel=True)
+DESIGNATIONS = FeedKind(name="designations", validator=DesignationRows, write=designations_write)
+RISK_AREAS = FeedKind(name="risk-areas", validator=RiskAreaRows, write=risk_areas_write)
+CORE_KINDS = (STAYS, DESIGNATIONS, RISK_AREAS)

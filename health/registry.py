@@ -70,3 +70,23 @@ def inbound_release_effects(*, actor, person, community, released_at) -> None:
 def organisation_holds(organisation, person_id: int) -> bool:
     """Whether any app keeps a record of this person for this organisation."""
     return any(source.holds is not None and source.holds(organisation, person_id) for source in _sources.values())
+
+
+# --- feed kinds ------------------------------------------------------------------------------------
+# A kind of department file (health.feeds.FeedKind: its row validator and its writers), by name.
+# The core registers its own (stays, designations, risk areas); an app registers its kind in its
+# AppConfig.ready() (the entrants app: the border-control feed), so that the core imports no app.
+_feed_kinds: dict[str, object] = {}
+
+
+def register_feed(kind) -> None:
+    _feed_kinds[kind.name] = kind
+
+
+def feed_kind(name: str):
+    """The registered feed kind of that name, or None."""
+    return _feed_kinds.get(name)
+
+
+def feed_kind_names() -> list[str]:
+    return list(_feed_kinds)

@@ -6,16 +6,15 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from entrants.feed import FeedRejected
 from health.errors import ApplicationError
-from health.feeds import KINDS, feed_import
+from health.feeds import FeedRejected, feed_import, kinds
 
 
 class Command(BaseCommand):
     help = "导入部门数据文件（行程、病例认定、风险地区、入境人员；CSV 或 JSON Lines）：全部行校验通过才写入，否则一行也不写。"
 
     def add_arguments(self, parser):
-        parser.add_argument("kind", choices=KINDS)
+        parser.add_argument("kind", choices=kinds())
         parser.add_argument("file", help="CSV（含表头）或 JSON Lines 文件")
         parser.add_argument("--format", choices=("csv", "jsonl"), help="默认按扩展名判断（.csv / .jsonl / .ndjson）")
         parser.add_argument("--user", help="以该工作人员账号的名义导入（记录来源与录入人）")
