@@ -53,7 +53,7 @@ from health.selectors import persons_visible_to, policy_timeline, user_organisat
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
-from health.status_reads import Channel, Screen, channel_words, status_for_staff
+from health.status_reads import Channel, channel_words
 
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")
@@ -80,8 +80,13 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
 
 # --- persons -------------------------------------------------------------------------------------
 @admin.register(Person)
-class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
-    """Persons by name and masked number; the status shows on the (audited) detail page only."""
+class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    """Persons by name and masked number; the status shows on the (audited) detail page only.
+
+    A status column on the list is read like every other (health.admin_status): name it in `status_columns`.
+    """
+
+    status_person_attribute = "pk"
 
     organisation_kinds = ALL_KINDS
     organisation_field = None
@@ -117,7 +122,7 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
         person = self.get_object(request, object_id)
         if person is not None and request.method == "GET" and self.has_view_permission(request, person):
             # The audited read: the access is on record before the status is shown.
-            status = status_for_staff(user=request.user, person_id=person.pk, screen=Screen.admin_page(Person))
+            status = self.shown_status(person)  # the audited read: on record before it is shown
             person.health_status = status
             correction = self.admin_site._registry[PersonNameCorrection]
             organisation = user_organisation(request.user)

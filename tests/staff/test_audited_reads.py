@@ -315,3 +315,31 @@ def test_a_list_page_writes_its_reads_in_one_insert_with_the_reader_and_screen()
     assert {(row.channel, row.screen, row.username, row.organisation_kind) for row in rows} == {
         ("admin", "入住登记 列表", desk.username, "hotel")
     }
+
+
+@pytest.mark.django_db
+def test_the_desk_messages_after_a_registration_and_a_checkout_are_on_record():
+    # given a front desk in the admin
+    from hotels.services import hotel_create
+    from tests.hotels.test_admin import ADD, LIST, messages_of, registration
+
+    hotel = hotel_create(code="h-msg", name="消息饭店", region_code="110101")
+    desk = factories.staff("desk-msg", organisation=hotel)
+    browser = Client()
+    browser.force_login(desk)
+    checked_in_at = (timezone.now() - timedelta(minutes=30)).replace(second=0, microsecond=0)
+    # when the desk registers a guest: the message after saving names the guest's status
+    data = registration(name="留言客", number=factories.id_number(serial=990), checked_in_at=checked_in_at,
+                        tests=[(checked_in_at - timedelta(days=1), "negative", "certificate")])
+    saved = browser.post(ADD, data, follow=True)
+    assert any("健康状态" in text for text in messages_of(saved))
+    guest = Person.objects.get(name="留言客")
+    # then that message is a read on record; and so is the one after checking the guest out
+    stay = guest.checkins.get()
+    left = browser.post(LIST, {"action": "checkout_action", "_selected_action": [stay.pk], "confirm": "yes"}, follow=True)
+    assert any("健康状态" in text for text in messages_of(left))
+    screens = list(StatusAccess.objects.filter(user=desk, person=guest).order_by("pk").values_list("screen", flat=True))
+    assert screens[0] == "入住登记 保存后提示"
+    assert screens[-1] == "入住登记 离店后提示"
+    # and the stays list the desk is sent back to no longer reads the departed guest
+    assert "入住登记 列表" not in screens[screens.index("入住登记 离店后提示"):]
