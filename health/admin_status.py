@@ -7,6 +7,7 @@ rows for the page), only when one of those columns is on the list; a record page
 person when the status field is rendered (a page that is not shown is not logged).
 `status_visible(request, obj)` says whether this viewer may see this row's status at all (a hotel:
 only while the guest is checked in); a row it refuses shows no status and writes no access row.
+A message after a save or an action that names the resulting status reads it with `message_status`.
 """
 from __future__ import annotations
 
@@ -41,6 +42,15 @@ class AuditedStatusAdmin(admin.ModelAdmin):
         status = reader() if reader is not None else None
         setattr(obj, _SHOWN, status)
         return status
+
+    def message_status(self, request, obj, *, what: str = "保存后提示") -> HealthStatus | None:
+        """The row's person's status for a message after a save or an action (recomputed, on record, the
+        screen named "<model> <what>"); None when this viewer does not see it."""
+        if not self.status_visible(request, obj):
+            return None
+        return status_for_staff(
+            user=request.user, person_id=self.status_person_id(obj), screen=Screen.admin_of(self.model, what)
+        )
 
     # --- list pages: one read (one insert) for the rows of the page ---
     def get_changelist(self, request, **kwargs):

@@ -26,7 +26,7 @@ from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
 from health.services.statuses import policy_current
-from health.status_reads import Screen, status_for_staff, statuses_for_staff
+from health.status_reads import Screen, statuses_for_staff
 from hotels import selectors, services
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
 
@@ -355,12 +355,10 @@ class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, 
         form.instance._state.db = checkin._state.db
 
     def _message_status(self, request, checkin: CheckIn) -> None:
-        if not self.status_visible(request, checkin):
+        # The admin view is one transaction: recompute now so the desk sees the answer at once (on record).
+        health_status = self.message_status(request, checkin)
+        if health_status is None:
             return  # a guest who has left: the desk no longer sees their status
-        # The admin view is one transaction: recompute now so the desk sees the answer at once.
-        health_status = status_for_staff(
-            user=request.user, person_id=checkin.person_id, screen=Screen.admin_message(CheckIn)
-        )
         level = messages.SUCCESS if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
         self.message_user(request, status_message(checkin.person, health_status), level)
 

@@ -315,6 +315,11 @@ def test_a_list_page_writes_its_reads_in_one_insert_with_the_reader_and_screen()
     assert {(row.channel, row.screen, row.username, row.organisation_kind) for row in rows} == {
         ("admin", "入住登记 列表", desk.username, "hotel")
     }
+    # and the administrators' access log shows where and through what, in words
+    log = Client()
+    log.force_login(world.users["admin"])
+    page = content_of(log.get("/admin/health/statusaccess/").content.decode())
+    assert "入住登记 列表" in page and "管理后台查看" in page and "查看页面" in page
 
 
 @pytest.mark.django_db
@@ -343,8 +348,3 @@ def test_the_desk_messages_after_a_registration_and_a_checkout_are_on_record():
     assert screens[-1] == "入住登记 离店后提示"
     # and the stays list the desk is sent back to no longer reads the departed guest
     assert "入住登记 列表" not in screens[screens.index("入住登记 离店后提示"):]
-    # and the administrators' access log shows where and through what, in words
-    log = Client()
-    log.force_login(world.users["admin"])
-    page = content_of(log.get("/admin/health/statusaccess/").content.decode())
-    assert "入住登记 列表" in page and "管理后台查看" in page and "查看页面" in page
