@@ -14,12 +14,12 @@ from django.utils.translation import gettext_lazy as _
 from communities import selectors, services
 from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
 from health.explanations import cause_label, reasons_labels
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
-from health.services.statuses import person_status_fresh
 
 STATUS_LABELS = dict(HealthStatus.Code.choices)
 
@@ -133,8 +133,9 @@ class DueFilter(admin.SimpleListFilter):
 
 # --- quarantines ---------------------------------------------------------------------------
 @admin.register(QuarantineRecord)
-class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+class QuarantineRecordAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.COMMUNITY,)
+    status_columns = ("current_status",)
     organisation_field = "community"
     list_display = (
         "person_name",
@@ -177,7 +178,7 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
     # --- columns ---
     @admin.display(description=_("当前健康状态"), ordering="person__health_status__status")
     def current_status(self, obj):
-        status = getattr(obj.person, "health_status", None)
+        status = self.shown_status(obj)
         if status is None:
             return "—"
         label = _status_label(status.status)
@@ -185,7 +186,9 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
 
     @admin.display(description=_("当前健康状态"))
     def status_now(self, obj):
-        status = person_status_fresh(obj.person_id)
+        status = self.shown_status(obj)
+        if status is None:
+            return "—"
         return format_html(
             "<strong>{}</strong><br>{}：{}<br>{}：{}<br>{}：{}",
             _status_label(status.status),
@@ -199,6 +202,8 @@ class QuarantineRecordAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, Organisatio
 
     @admin.display(description=_("状态变更记录"))
     def status_history(self, obj):
+        if self.shown_status(obj) is None:  # the history is a read of the status like the current one
+            return "—"
         events = StatusEvent.objects.filter(person_id=obj.person_id).order_by("-computed_at", "-pk")[:50]
         rows = format_html_join(
             "",

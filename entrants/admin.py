@@ -17,6 +17,7 @@ from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.admin_status import AuditedStatusAdmin
 from health.errors import ApplicationError
 from health.explanations import reasons_labels
 from health.forms import IdNumberInput, TimeBoundsForm
@@ -162,7 +163,8 @@ class CommunityManagedFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundCase)
-class InboundCaseAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    status_columns = ("person_status",)
     organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
     organisation_field = "managing_community"
     form = InboundCaseForm
@@ -316,14 +318,14 @@ class InboundCaseAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScop
 
     @admin.display(description=_("健康状态"))
     def person_status(self, case):
-        status = getattr(case.person, "health_status", None)
+        status = self.shown_status(case)
         if status is None or status.computed_at is None:
             return _("待计算")
         return HealthStatus.Code(status.status).label
 
     @admin.display(description=_("原因"))
     def person_reasons(self, case):
-        status = getattr(case.person, "health_status", None)
+        status = self.shown_status(case)
         if status is None or status.computed_at is None:
             return _("待计算")
         return reasons_labels(status.reasons) or "—"

@@ -24,6 +24,7 @@ from rest_framework_api_key.models import APIKey
 from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.admin_preview import ImpactPreviewAdmin
+from health.admin_status import AuditedStatusAdmin
 from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
@@ -50,9 +51,9 @@ from health.models import (
 )
 from health.selectors import persons_visible_to, policy_timeline, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
-from health.services.access import Channel, person_status_read
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
+from health.status_reads import Channel, channel_words
 
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.
@@ -76,8 +77,13 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
 
 # --- persons -------------------------------------------------------------------------------------
 @admin.register(Person)
-class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
-    """Persons by name and masked number; the status shows on the (audited) detail page only."""
+class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    """Persons by name and masked number; the status shows on the (audited) detail page only.
+
+    A status column on the list is read like every other (health.admin_status): name it in `status_columns`.
+    """
+
+    status_person_attribute = "pk"
 
     organisation_kinds = ALL_KINDS
     organisation_field = None
@@ -113,7 +119,7 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
         person = self.get_object(request, object_id)
         if person is not None and request.method == "GET" and self.has_view_permission(request, person):
             # The audited read: the access is on record before the status is shown.
-            status = person_status_read(user=request.user, person=person, channel=Channel.ADMIN)
+            status = self.shown_status(person)  # the audited read: on record before it is shown
             person.health_status = status
             correction = self.admin_site._registry[PersonNameCorrection]
             organisation = user_organisation(request.user)
@@ -653,10 +659,15 @@ class CauseFilter(admin.SimpleListFilter):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(ScopedReadOnlyAdmin):
-    """The history of status changes in words: statuses, reasons and causes by their labels, no JSON."""
+class StatusEventAdmin(AuditedStatusAdmin, ScopedReadOnlyAdmin):
+    """The history of status changes in words: statuses, reasons and causes by their labels, no JSON.
+
+    A person's past statuses are a read of their status like the current one: on record, page by page.
+    """
 
     organisation_kinds = HEALTH
+    status_columns = ("old_status_words", "new_status_words")
+    status_page_fresh = False
     list_display = ("computed_at", "person", "old_status_words", "new_status_words", "reasons_words", "cause_words")
     list_filter = (NewStatusFilter, CauseFilter)
     list_select_related = ("person",)
@@ -674,11 +685,11 @@ class StatusEventAdmin(ScopedReadOnlyAdmin):
 
     @admin.display(description=_("原状态"), ordering="old_status")
     def old_status_words(self, obj):
-        return status_label(obj.old_status)
+        return status_label(obj.old_status) if self.shown_status(obj) is not None else "—"
 
     @admin.display(description=_("新状态"), ordering="new_status")
     def new_status_words(self, obj):
-        return status_label(obj.new_status)
+        return status_label(obj.new_status) if self.shown_status(obj) is not None else "—"
 
     @admin.display(description=_("原因"))
     def reasons_words(self, obj):
@@ -693,7 +704,7 @@ class StatusEventAdmin(ScopedReadOnlyAdmin):
         return cause_label(obj.cause)
 
 
-CHANNELS = {Channel.API: _("接口查询"), Channel.ADMIN: _("管理后台查看")}
+CHANNELS = {Channel.API: _("接口查询"), Channel.ADMIN: _("管理后台查看")}  # health.status_reads.channel_words
 
 
 class ChannelFilter(admin.SimpleListFilter):
@@ -711,16 +722,21 @@ class ChannelFilter(admin.SimpleListFilter):
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
-    list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
     list_filter = (ChannelFilter, "organisation_kind")
     list_select_related = ("person",)
-    search_fields = ("username", "organisation_name", "purpose")
-    fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "purpose_words")
+    search_fields = ("username", "organisation_name", "purpose", "screen")
+    fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
     readonly_fields = fields
 
     @admin.display(description=_("渠道"), ordering="channel")
     def channel_words(self, obj):
-        return CHANNELS.get(obj.channel, _("其他渠道"))
+        return channel_words(obj.channel)
+
+    @admin.display(description=_("查看页面"), ordering="screen")
+    def screen_words(self, obj):
+        # Stored in the words staff read at the time (a snapshot); reads from before it was kept have none.
+        return obj.screen or "—"
 
     @admin.display(description=_("事由"))
     def purpose_words(self, obj):
@@ -800,8 +816,11 @@ class CorrectionResolveForm(forms.ModelForm):
 
 
 @admin.register(StatusCorrectionRequest)
-class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
+class StatusCorrectionRequestAdmin(AuditedStatusAdmin, PersonColumnsAdmin, OrganisationScopedAdmin):
     """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
+
+    # The status at submission on the list, and the current one on the page: reads of the person's status.
+    status_columns = ("status_then",)
 
     organisation_kinds = corrections.HANDLER_KINDS
     organisation_field = "organisation"
@@ -880,11 +899,11 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
 
     @admin.display(description=_("提交时的健康状态"))
     def status_then(self, obj):
-        return status_label(obj.status_at_submission)
+        return status_label(obj.status_at_submission) if self.shown_status(obj) is not None else "—"
 
     @admin.display(description=_("当前健康状态"))
     def status_now(self, obj):
-        status = self._current_status(obj)
+        status = self.shown_status(obj)
         if status is None or status.computed_at is None:
             return "—"
         words = reasons_sentence(status.reasons)
@@ -893,10 +912,6 @@ class StatusCorrectionRequestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     @admin.display(description=_("申请说明"))
     def message_short(self, obj):
         return obj.message if len(obj.message) <= 40 else f"{obj.message[:40]}…"
-
-    @staticmethod
-    def _current_status(obj):
-        return HealthStatus.objects.filter(person_id=obj.person_id).first()
 
 
 # --- API credentials -------------------------------------------------------------------------------

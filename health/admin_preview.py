@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from health.explanations import reasons_sentence
 from health.impact import ImpactPreview
-from health.services.access import Channel, status_accesses_record
+from health.status_reads import Screen, statuses_for_staff
 
 CONFIRMED = "_impact_confirmed"
 
@@ -41,10 +41,10 @@ class ImpactPreviewAdmin(admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         preview = self.impact_preview(request, form, obj)
         # The persons shown (masked) with their statuses are a staff read like any other: on record.
-        status_accesses_record(
+        statuses_for_staff(
             user=request.user,
             person_ids=[row["person_id"] for row in preview.sample],
-            channel=Channel.ADMIN,
+            screen=Screen.admin_of(self.model, "影响预览"),
             purpose=str(_("影响预览")),
         )
         # The submitted values, to post again unchanged on confirmation (the token is the page's own).

@@ -586,6 +586,8 @@ class StatusAccess(models.Model):
     person = models.ForeignKey(Person, verbose_name=_("被查询人员"), on_delete=models.CASCADE, related_name="+")
     accessed_at = models.DateTimeField(_("查询时间"), auto_now_add=True)
     channel = models.CharField(_("渠道"), max_length=16)  # "api" | "admin"
+    # Where the status was shown, in the words staff read (health.status_reads.Screen): a snapshot.
+    screen = models.CharField(_("查看页面"), max_length=100, blank=True)
     purpose = models.CharField(_("事由"), max_length=255, blank=True)
 
     class Meta:

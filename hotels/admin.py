@@ -17,6 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
+from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
 from health.errors import ApplicationError
 from health.explanations import reasons_labels, status_evidence, status_label, status_summary
@@ -24,7 +25,8 @@ from health.forms import IdNumberInput
 from health.identity import id_number_clean, id_number_digest, name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
-from health.services.statuses import person_status_fresh, policy_current
+from health.services.statuses import policy_current
+from health.status_reads import Screen, statuses_for_staff
 from hotels import selectors, services
 from hotels.models import CheckIn, Hotel, NucleicAcidTest
 
@@ -228,8 +230,9 @@ class StayFilter(admin.SimpleListFilter):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL,)
+    status_columns = ("guest_status",)
     organisation_field = "hotel"
     inlines = [NatTestInline]
     list_filter = [StayFilter, "health_management_accepted", "checked_in_at"]
@@ -271,12 +274,18 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
             columns.insert(3, "hotel")
         return columns
 
+    def status_visible(self, request, obj) -> bool:
+        # A hotel sees a guest's status while the guest is checked in (and in the checkout's answer), not after.
+        return obj.checked_out_at is None
+
     @admin.display(description=_("健康状态"), ordering="person__health_status__status")
     def guest_status(self, obj):
-        health_status = getattr(obj.person, "health_status", None)
+        health_status = self.shown_status(obj)
+        if health_status is None:
+            return _("已离店") if obj.checked_out_at is not None else "—"
         label = status_label(health_status)
-        colour = "#2e7d32" if health_status and health_status.status == HealthStatus.Code.NO_ABNORMALITY else "#c62828"
-        reasons = reasons_labels(health_status.reasons) if health_status else ""
+        colour = "#2e7d32" if health_status.status == HealthStatus.Code.NO_ABNORMALITY else "#c62828"
+        reasons = reasons_labels(health_status.reasons)
         return format_html('<span style="color:{};font-weight:bold" title="{}">{}</span>', colour, reasons, label)
 
     # --- the forms ---
@@ -346,8 +355,10 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
         form.instance._state.db = checkin._state.db
 
     def _message_status(self, request, checkin: CheckIn) -> None:
-        # The admin view is one transaction: recompute now so the desk sees the answer at once.
-        health_status = person_status_fresh(checkin.person_id)
+        # The admin view is one transaction: recompute now so the desk sees the answer at once (on record).
+        health_status = self.message_status(request, checkin)
+        if health_status is None:
+            return  # a guest who has left: the desk no longer sees their status
         level = messages.SUCCESS if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
         self.message_user(request, status_message(checkin.person, health_status), level)
 
@@ -398,8 +409,14 @@ class CheckInAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAd
                 )
                 return None
             self.message_user(request, gettext("已为 %(count)s 位客人办理离店。") % {"count": len(done)}, messages.SUCCESS)
+            answers = statuses_for_staff(
+                user=request.user,
+                person_ids=[checkin.person_id for checkin in done],
+                screen=Screen.admin_of(CheckIn, "离店后提示"),
+                fresh=True,
+            )
             for checkin in done:
-                health_status = person_status_fresh(checkin.person_id)
+                health_status = answers[checkin.person_id]
                 level = messages.INFO if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
                 self.message_user(request, status_message(checkin.person, health_status), level)
             if already_left:
@@ -440,8 +457,10 @@ class PositiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(NucleicAcidTest)
-class NucleicAcidTestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
+class NucleicAcidTestAdmin(AuditedStatusAdmin, PersonColumnsAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL, Organisation.Kind.HEALTH)
+    # Whether the guest awaits review is part of their stored decision: read like the status.
+    status_columns = ("needs_review",)
     organisation_field = "hotel"
     member_can_add = False
     member_can_change = False
@@ -470,7 +489,14 @@ class NucleicAcidTestAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def status_visible(self, request, obj) -> bool:
+        # A desk sees the flag while the guest is checked in; the health authority and administrators always.
+        organisation = user_organisation(request.user)
+        if organisation is None or organisation.kind != Organisation.Kind.HOTEL:
+            return True
+        return obj.checkin_id is None or obj.checkin.checked_out_at is None
+
     @admin.display(description=_("需卫健部门复核"), boolean=True)
     def needs_review(self, obj):
-        health_status = getattr(obj.person, "health_status", None)
-        return bool(health_status and health_status.needs_review)
+        health_status = self.shown_status(obj)
+        return None if health_status is None else health_status.needs_review

@@ -29,6 +29,7 @@ from health.models import (
     StatusEvent,
 )
 from health.selectors import persons_visible_to, policy_timeline, stored_reason, user_is_admin, user_organisation
+from health.status_reads import Screen, statuses_for_staff
 
 STATUS_ORDER = [code for code, _label in HealthStatus.Code.choices]
 STATUS_COLOURS = {
@@ -138,6 +139,13 @@ def hotel_guests(user) -> dict:
     unmet = current.filter(stored_reason("person__health_status__reasons", "hotel_requirements_unmet")).order_by(
         "checked_in_at", "pk"
     )
+    unmet_rows = list(unmet.select_related("person")[:LIST_LIMIT])
+    # Listing a guest here shows their stored reason: a read of their status, on record (one insert).
+    statuses_for_staff(
+        user=user,
+        person_ids=[checkin.person_id for checkin in unmet_rows],
+        screen=Screen.admin(_("首页看板：未满足入住要求的客人")),
+    )
     return {
         "by_status": _labelled_counts(counts),
         "current_count": current.count(),
@@ -150,7 +158,7 @@ def hotel_guests(user) -> dict:
                 "checked_in_at": beijing_time(checkin.checked_in_at),
                 "url": _admin_url("hotels_checkin_change", checkin.pk),
             }
-            for checkin in unmet.select_related("person")[:LIST_LIMIT]
+            for checkin in unmet_rows
         ],
         "requirements_unmet_help": reason_explanation("hotel_requirements_unmet", policy_current()),
     }
@@ -315,7 +323,7 @@ def feed_freshness(*, now: datetime | None = None) -> list[Feed]:
     ]
 
 
-def flagged_positives() -> dict:
+def flagged_positives(user) -> dict:
     """Persons flagged for the health authority's review (R3: a positive test in the window)."""
     from hotels.models import NucleicAcidTest
 
@@ -330,17 +338,23 @@ def flagged_positives() -> dict:
         .annotate(positive_at=Subquery(latest_positive))
         .order_by("-positive_at", "person_id")
     )
+    rows = list(flagged[:LIST_LIMIT])
+    # The rows shown are a staff read of these persons' statuses: through the audited read, one insert.
+    shown = statuses_for_staff(
+        user=user, person_ids=[row.person_id for row in rows], screen=Screen.admin(_("首页看板：待复核的阳性"))
+    )
     return {
         "count": flagged.count(),
         "rows": [
             {
                 "name": row.person.name,
                 "id_masked": row.person.id_masked,
-                "status": row.get_status_display(),
+                "status": shown[row.person_id].get_status_display(),
                 "positive_at": beijing_time(row.positive_at),
                 "url": _admin_url("health_person_change", row.person_id),
             }
-            for row in flagged[:LIST_LIMIT]
+            for row in rows
+            if row.person_id in shown
         ],
         "tests_url": _admin_url("hotels_nucleicacidtest_changelist") + "?positive=review",
     }
@@ -424,7 +438,7 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         ]
         context["legend"] = _labelled_counts(series[-1]["counts"])
         context["feeds"] = feed_freshness(now=now)
-        context["flagged"] = flagged_positives()
+        context["flagged"] = flagged_positives(user)
         context["corrections"] = open_corrections(user)
         context["verification"] = verification_summary()
         context["policy"] = policy_versions(user, now=now)

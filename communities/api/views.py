@@ -19,13 +19,14 @@ from health.api.common import (
 )
 from health.errors import NotVisible
 from health.models import Organisation
-from health.services.statuses import person_status_fresh
+from health.status_reads import Screen, status_for_staff
 
 
-def _with_status(record) -> dict:
-    """The record and its person's status, recomputed first if the change is not yet reflected."""
+def _with_status(request, record, *, screen: Screen) -> dict:
+    """The record and its person's status (an audited read), recomputed first if the change is not yet reflected."""
     payload = s.QuarantineOutput(record).data
-    payload["status"] = s.StatusSerializer(status_payload(person_status_fresh(record.person_id))).data
+    health_status = status_for_staff(user=request.user, person_id=record.person_id, screen=screen)
+    payload["status"] = s.StatusSerializer(status_payload(health_status)).data
     return payload
 
 
@@ -86,7 +87,8 @@ class CommunityQuarantinesView(APIView):
             started_at=values["started_at"],
             planned_end_at=values.get("planned_end_at"),
         )
-        return Response(_with_status(record), status=status.HTTP_201_CREATED)
+        answer = _with_status(request, record, screen=Screen.api(_("接口：登记隔离")))
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class QuarantineDetailView(APIView):
@@ -114,4 +116,4 @@ class QuarantineLiftView(APIView):
         data = s.QuarantineLiftInput(data=request.data)
         data.is_valid(raise_exception=True)
         record = services.quarantine_lift(actor=request.user, record=record, lifted_at=data.validated_data.get("lifted_at"))
-        return Response(_with_status(record))
+        return Response(_with_status(request, record, screen=Screen.api(_("接口：解除隔离"))))

@@ -10,7 +10,6 @@ from entrants.models import InboundCase
 from entrants.services import case_dates_errors
 from health.api.common import PastDateField, PastDateTimeField, PersonSerializer, StatusSerializer, status_payload
 from health.models import Organisation
-from health.services.statuses import person_status_fresh
 
 
 def _check_after_entry(entered_country_on, quarantine_ended_at, entered_city_on) -> None:
@@ -132,5 +131,7 @@ class InboundCaseOutput(serializers.ModelSerializer):
         return country_name(case.origin_country)
 
     @extend_schema_field(StatusSerializer)
-    def get_person_status(self, case: InboundCase) -> dict:
-        return status_payload(person_status_fresh(case.person_id))
+    def get_person_status(self, case: InboundCase) -> dict | None:
+        # Read by the view through the audited read (health.status_reads), never here.
+        shown = self.context.get("status")
+        return status_payload(shown) if shown is not None else None

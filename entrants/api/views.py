@@ -18,6 +18,7 @@ from entrants.selectors import inbound_cases_held_by
 from health.api.common import IsStaff, require_kind
 from health.errors import NotVisible
 from health.models import Organisation
+from health.status_reads import Screen, status_for_staff
 
 BORDER = Organisation.Kind.BORDER
 COMMUNITY = Organisation.Kind.COMMUNITY
@@ -30,9 +31,11 @@ def _case_get(pk: int, queryset=None) -> InboundCase:
     return case
 
 
-def _answer(case: InboundCase, code: int) -> Response:
+def _answer(request, case: InboundCase, code: int, *, screen: Screen) -> Response:
+    """The case as stored, with its person's status (an audited read, recomputed if its facts changed)."""
     case = InboundCase.objects.select_related("person", "managing_community", "border", "released_by").get(pk=case.pk)
-    return Response(InboundCaseOutput(case).data, status=code)
+    health_status = status_for_staff(user=request.user, person_id=case.person_id, screen=screen)
+    return Response(InboundCaseOutput(case, context={"status": health_status}).data, status=code)
 
 
 class InboundCaseListView(APIView):
@@ -55,7 +58,7 @@ class InboundCaseListView(APIView):
             quarantine_ended_at=values.get("quarantine_ended_at"),
             entered_city_on=values.get("entered_city_on"),
         )
-        return _answer(case, status.HTTP_201_CREATED)
+        return _answer(request, case, status.HTTP_201_CREATED, screen=Screen.api(_("接口：登记入境人员")))
 
 
 class InboundCaseDetailView(APIView):
@@ -65,7 +68,7 @@ class InboundCaseDetailView(APIView):
     def get(self, request, pk: int):
         organisation = require_kind(request.user, BORDER, COMMUNITY)
         case = _case_get(pk, None if organisation is None else inbound_cases_held_by(organisation))
-        return _answer(case, status.HTTP_200_OK)
+        return _answer(request, case, status.HTTP_200_OK, screen=Screen.api(_("接口：查看入境人员")))
 
     @extend_schema(request=InboundCaseUpdateInput, responses={200: InboundCaseOutput}, summary="更新入境人员")
     def patch(self, request, pk: int):
@@ -74,7 +77,7 @@ class InboundCaseDetailView(APIView):
         data = InboundCaseUpdateInput(data=request.data, context={"case": case})
         data.is_valid(raise_exception=True)
         case = services.inbound_update(actor=request.user, case=case, **data.validated_data)
-        return _answer(case, status.HTTP_200_OK)
+        return _answer(request, case, status.HTTP_200_OK, screen=Screen.api(_("接口：更新入境人员")))
 
 
 class InboundCaseReleaseView(APIView):
@@ -92,7 +95,7 @@ class InboundCaseReleaseView(APIView):
         case = services.inbound_release(
             actor=request.user, case=case, released_at=data.validated_data.get("released_at")
         )
-        return _answer(case, status.HTTP_200_OK)
+        return _answer(request, case, status.HTTP_200_OK, screen=Screen.api(_("接口：社区解除观察")))
 
 
 class RawFeedParser(parsers.BaseParser):

@@ -27,6 +27,7 @@ from health.selectors import (
     risk_areas_visible_to,
 )
 from health.services import access, designations, itinerary, persons, risk_areas, tokens
+from health.status_reads import Screen, status_for_staff
 
 from . import serializers as s
 from .common import IsStaff, StatusSerializer, require_kind, status_payload
@@ -346,8 +347,8 @@ class PersonStatusView(APIView):
         person = person_readable_by(request.user, id_number=data["id_number"])
         if person is None:
             raise NotVisible()
-        health_status = access.person_status_read(
-            user=request.user, person=person, channel=access.Channel.API, purpose=data["purpose"]
+        health_status = status_for_staff(
+            user=request.user, person_id=person.pk, screen=Screen.api(_("接口：查询人员健康状态")), purpose=data["purpose"]
         )
         payload = status_payload(health_status) | {
             "person": person,
@@ -379,7 +380,9 @@ class PersonNameCorrectView(APIView):
         correction = persons.person_name_correct(
             actor=request.user, person=person, name=data["name"], reason=data["reason"]
         )
-        correction.status = status_payload(access.person_status_fresh(person.pk))
+        correction.status = status_payload(
+            status_for_staff(user=request.user, person_id=person.pk, screen=Screen.api(_("接口：更正人员姓名")))
+        )
         return Response(s.PersonNameCorrectionOutputSerializer(correction).data)
 
 

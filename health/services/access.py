@@ -6,75 +6,46 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
-from health import replicas
+from health import replicas, status_reads
 from health.engine.rules import evaluate_unknown
 from health.identity import id_number_digest_or_none
 from health.models import HealthStatus, Person, StatusAccess
 from health.prepared import Prepared
-from health.redaction import identity_numbers_redact
-from health.selectors import user_is_admin, user_organisation
 from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
-
-class Channel:
-    API = "api"
-    ADMIN = "admin"
-
-
-# An administrator acts for no organisation: the snapshot names the role (stored as data, not translated).
-ADMINISTRATOR = "admin"
+# The staff reads live in health/status_reads.py (the one audited read); these names stay for callers.
+Channel = status_reads.Channel
+ADMINISTRATOR = status_reads.ADMINISTRATOR
+reader_snapshot = status_reads.reader_snapshot
 
 
-def reader_snapshot(user: AbstractBaseUser) -> dict[str, str]:
-    """Who the reader is right now, in words that stay as they are: username, organisation, its kind."""
-    if user_is_admin(user):
-        return {"username": user.get_username(), "organisation_name": "管理员", "organisation_kind": ADMINISTRATOR}
-    organisation = user_organisation(user)
-    if organisation is None:
-        return {"username": user.get_username(), "organisation_name": "", "organisation_kind": ""}
-    return {
-        "username": user.get_username(),
-        "organisation_name": f"{organisation.name} ({organisation.code})"[:200],
-        "organisation_kind": organisation.kind,
-    }
+def status_access_record(
+    *,
+    user: AbstractBaseUser,
+    person: Person,
+    screen: status_reads.Screen | None = None,
+    channel: str | None = None,
+    purpose: str = "",
+) -> StatusAccess:
+    """One person's access row (a screen, or only a channel for a read that names no screen)."""
+    screen = screen or status_reads.Screen(channel or Channel.ADMIN, "")
+    status_reads.accesses_record(user=user, person_ids=[person.pk], screen=screen, purpose=purpose)
+    return StatusAccess.objects.filter(user=user, person=person).order_by("-pk").first()
 
 
-@transaction.atomic
-def status_access_record(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> StatusAccess:
-    access = StatusAccess(
-        user=user,
-        person=person,
-        channel=channel,
-        # Staff write the number they looked up into the purpose too: never stored.
-        purpose=identity_numbers_redact(purpose or "")[:255],
-        **reader_snapshot(user),
-    )
-    access.full_clean()
-    access.save()
-    return access
-
-
-def status_accesses_record(
-    *, user: AbstractBaseUser, person_ids: Sequence[int], channel: str, purpose: str = ""
-) -> int:
-    """One bulk insert of access rows for a list of persons shown at once (a page, a preview)."""
-    rows = [StatusAccess(user=user, person_id=pk, channel=channel, purpose=(purpose or "")[:255]) for pk in person_ids]
-    StatusAccess.objects.bulk_create(rows)
-    return len(rows)
-
-
-def person_status_read(*, user: AbstractBaseUser, person: Person, channel: str, purpose: str = "") -> HealthStatus:
+def person_status_read(
+    *, user: AbstractBaseUser, person: Person, screen: status_reads.Screen, purpose: str = ""
+) -> HealthStatus:
     """The person's fresh status for a staff member, with the access written first.
 
     The audit row is committed before the status is served, so a read that is answered is
     always on record (a failed recomputation still leaves the attempt in the log).
     """
-    status_access_record(user=user, person=person, channel=channel, purpose=purpose)
-    return person_status_fresh(person.pk)
+    return status_reads.status_for_staff(user=user, person_id=person.pk, screen=screen, purpose=purpose)
 
 
 # --- the public's own reads ------------------------------------------------------------------

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health.api.common import PastDateTimeField, PersonSerializer, RegionCodeField, StatusSerializer, status_payload
+from health.api.common import PastDateTimeField, PersonSerializer, RegionCodeField, StatusSerializer
 from hotels.models import CheckIn, NucleicAcidTest
 
 # A registration carries the tests the guest shows or takes at the desk: a handful at most.
@@ -73,8 +73,9 @@ class CheckInOutputSerializer(serializers.Serializer):
         tests = sorted(checkin.nat_tests.all(), key=lambda test: (test.sampled_at, test.pk))
         return NatTestOutputSerializer(tests, many=True).data
 
-    @extend_schema_field(StatusSerializer)
-    def get_status(self, checkin: CheckIn) -> dict:
-        # The caller passes a freshly recomputed status for a write; a list shows the stored one.
-        fresh = self.context.get("status")
-        return StatusSerializer(fresh or status_payload(checkin.person.health_status)).data
+    @extend_schema_field(StatusSerializer(allow_null=True))
+    def get_status(self, checkin: CheckIn) -> dict | None:
+        # The view passes the statuses it read through the audited read (health.status_reads): a guest
+        # who has left (outside the checkout's own answer) has none.
+        shown = self.context.get("statuses", {}).get(checkin.person_id)
+        return StatusSerializer(shown).data if shown is not None else None

@@ -20,7 +20,7 @@ from health.auth import HOTEL_CHECKINS
 from health.errors import NotAllowed, NotVisible
 from health.models import Organisation
 from health.selectors import user_is_admin
-from health.services.statuses import person_status_fresh
+from health.status_reads import Screen, status_for_staff, statuses_for_staff
 from hotels import selectors, services
 from hotels.api import serializers as s
 from hotels.models import CheckIn
@@ -37,13 +37,13 @@ def _checkin_for(user, pk: int) -> CheckIn:
     return object_scoped(user, checkin, organisation_id=checkin.hotel_id, kind=HOTEL)
 
 
-def _checkin_answer(checkin_pk: int, *, person_id: int) -> dict:
-    """The stay as stored, with the guest's status recomputed now (they are waiting at the desk)."""
-    fresh = status_payload(person_status_fresh(person_id))
+def _checkin_answer(request, checkin_pk: int, *, person_id: int, screen: Screen) -> dict:
+    """The stay as stored, with the guest's status recomputed now (they are waiting at the desk): an audited read."""
+    fresh = status_payload(status_for_staff(user=request.user, person_id=person_id, screen=screen))
     checkin = (
         CheckIn.objects.select_related("person", "hotel", "origin_region").prefetch_related("nat_tests").get(pk=checkin_pk)
     )
-    return s.CheckInOutputSerializer(checkin, context={"status": fresh}).data
+    return s.CheckInOutputSerializer(checkin, context={"statuses": {person_id: fresh}}).data
 
 
 class HotelCreateApi(APIView):
@@ -77,7 +77,14 @@ class HotelCheckInsApi(APIView):
         current = {"true": True, "1": True, "false": False, "0": False}.get(request.query_params.get("current", "").lower())
         paginator = LimitOffsetPagination()
         page = paginator.paginate_queryset(selectors.hotel_checkins(hotel=hotel, current=current), request, view=self)
-        return paginator.get_paginated_response(s.CheckInOutputSerializer(page, many=True).data)
+        # The statuses of the guests still checked in, in one audited read; a guest who left shows none.
+        statuses = statuses_for_staff(
+            user=request.user,
+            person_ids=[checkin.person_id for checkin in page if checkin.checked_out_at is None],
+            screen=Screen.api(_("接口：酒店入住登记列表")),
+        )
+        context = {"statuses": {pk: status_payload(status) for pk, status in statuses.items()}}
+        return paginator.get_paginated_response(s.CheckInOutputSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=s.CheckInInputSerializer, responses={201: s.CheckInOutputSerializer}, summary=_("登记入住"))
     def post(self, request, code: str):
@@ -95,7 +102,8 @@ class HotelCheckInsApi(APIView):
             health_management_accepted=values["health_management_accepted"],
             nat_tests=values["nat_tests"],
         )
-        return Response(_checkin_answer(checkin.pk, person_id=checkin.person_id), status=status.HTTP_201_CREATED)
+        answer = _checkin_answer(request, checkin.pk, person_id=checkin.person_id, screen=Screen.api(_("接口：登记入住")))
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class CheckInNatTestsApi(APIView):
@@ -109,7 +117,10 @@ class CheckInNatTestsApi(APIView):
         data.is_valid(raise_exception=True)
         nat_test = services.nat_test_add(actor=request.user, checkin=checkin, **data.validated_data)
         answer = dict(s.NatTestOutputSerializer(nat_test).data)
-        answer["status"] = s.StatusSerializer(status_payload(person_status_fresh(checkin.person_id))).data
+        health_status = status_for_staff(
+            user=request.user, person_id=checkin.person_id, screen=Screen.api(_("接口：录入核酸检测结果"))
+        )
+        answer["status"] = s.StatusSerializer(status_payload(health_status)).data
         return Response(answer, status=status.HTTP_201_CREATED)
 
 
@@ -123,4 +134,5 @@ class CheckInCheckOutApi(APIView):
         data = s.CheckOutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.checkout(actor=request.user, checkin=checkin, checked_out_at=data.validated_data["checked_out_at"])
-        return Response(_checkin_answer(checkin.pk, person_id=checkin.person_id), status=status.HTTP_200_OK)
+        answer = _checkin_answer(request, checkin.pk, person_id=checkin.person_id, screen=Screen.api(_("接口：办理离店")))
+        return Response(answer, status=status.HTTP_200_OK)

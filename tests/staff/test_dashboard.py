@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from communities.services import quarantines_lift
-from health.models import HealthStatus, Organisation, StatusEvent
+from health.models import HealthStatus, Organisation, StatusAccess, StatusEvent
 from health.services.itinerary import StayInput, stays_ingest
 from health.services.persons import person_resolve
 from hotels.services import checkin_register, checkouts, hotel_create
@@ -203,8 +203,12 @@ def test_flagged_positives_list_the_persons_waiting_for_review():
         nat_tests=[{"sampled_at": now - timedelta(hours=2), "result": "positive", "source": "hotel"}],
     )
     fresh(positive.person_id)
-    flagged = dashboard.flagged_positives()
+    officer = factories.staff(organisation=factories.department("health"))
+    flagged = dashboard.flagged_positives(officer)
     assert flagged["count"] == 1
+    # the row shown is on record: one access row for this person, on the dashboard's screen
+    access = StatusAccess.objects.get(user=officer)
+    assert (access.person_id, access.screen) == (positive.person_id, "首页看板：待复核的阳性")
     assert flagged["rows"][0]["name"] == "阳性者"
     assert flagged["rows"][0]["url"] == f"/admin/health/person/{positive.person_id}/change/"
     assert flagged["rows"][0]["positive_at"] == timezone.localtime(now - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M")
