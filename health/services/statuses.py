@@ -465,19 +465,45 @@ def region_risk_changed(region_code: str, *, cause: str = "risk_area") -> int:
 
 
 def statuses_recompute_all(*, cause: str = "policy_change", chunk_size: int | None = None) -> int:
-    """Mark every person dirty and enqueue them, one chunk per transaction (a new policy, or an operator).
+    """Mark every person dirty and enqueue them, one id range per transaction (a new policy, or an operator).
 
-    Keyset pagination over person ids: memory stays bounded and no transaction holds the whole
-    table. Each chunk is durable once committed, so an interrupted run loses nothing: the sweep
-    finishes it.
+    Keyset id ranges of `STATUS_RECOMPUTE_CHUNK_SIZE` persons: each is marked by one `UPDATE` of the
+    range and, once committed, sent as one range task (`statuses_recompute_range_task`, read in
+    batches of `STATUS_RECOMPUTE_BATCH_SIZE`), so the workers start on the first range while the
+    next ones are marked. Each range is durable once committed, so an interrupted run loses
+    nothing: the sweep finishes it.
     """
-    chunk_size = chunk_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
+    chunk_size = chunk_size or settings.STATUS_RECOMPUTE_CHUNK_SIZE
+    broker = {"up": True}
+
+    def enqueue(first: int, last: int) -> None:
+        # A broker that refuses one range is not asked for the next ones: they stay dirty for the sweep.
+        if not broker["up"]:
+            return
+        try:
+            statuses_enqueue_ranges([(first, last)], cause=cause)
+        except Exception as error:  # noqa: BLE001 - any broker failure: the sweep repairs it
+            if _eager():
+                raise
+            broker["up"] = False
+            logger.warning("status recompute ranges not enqueued from person %s on: %s", first, type(error).__name__)
+
     count = 0
-    for ids in person_id_chunks(chunk_size=chunk_size):
+    for first, last in person_id_ranges(size=chunk_size):
         with transaction.atomic():
-            persons_mark_dirty(ids, cause=cause)
-        count += len(ids)
+            count += persons_mark_dirty_range(first, last, cause=cause)
+            transaction.on_commit(lambda first=first, last=last: enqueue(first, last))
     return count
+
+
+def persons_mark_dirty_range(first_id: int, last_id: int, *, cause: str) -> int:
+    """Inside the caller's transaction: mark every status with first_id <= person <= last_id dirty (one UPDATE)."""
+    return HealthStatus.objects.filter(person_id__gte=first_id, person_id__lte=last_id).update(
+        dirty=True,
+        dirty_since=Coalesce(F("dirty_since"), Value(timezone.now())),
+        dirty_cause=cause[:64],
+        inputs_version=F("inputs_version") + 1,
+    )
 
 
 def person_id_chunks(*, chunk_size: int, dirty: bool | None = None, due_at: datetime | None = None) -> Iterator[list[int]]:
