@@ -85,3 +85,29 @@ def test_a_broker_that_refuses_a_range_is_not_asked_again_and_the_sweep_finishes
 
     # then nobody is left dirty
     assert not HealthStatus.objects.filter(dirty=True).exists()
+
+
+def test_recompute_all_durable_with_a_broker_marks_each_range_and_sends_it(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # given 250 computed persons and a broker (not the in-process mode): the ranges sent are recorded
+    from django.core.management import call_command
+
+    from config.celery_app import app
+
+    population_generate(persons=250, seed=8)
+    before = dict(HealthStatus.objects.values_list("person_id", "inputs_version"))
+    sent = []
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+    monkeypatch.setattr(statuses, "statuses_enqueue_ranges", lambda ranges, *, cause="": sent.extend(ranges) or len(sent))
+
+    # when the operator runs a durable full recompute in ranges of 100
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("recompute_statuses", "--all", "--durable", "--chunk-size", "100")
+
+    # then everyone was marked once, with the operator's cause, and three ranges were sent in order
+    after = dict(HealthStatus.objects.values_list("person_id", "inputs_version"))
+    assert after == {pk: version + 1 for pk, version in before.items()}
+    assert set(HealthStatus.objects.values_list("dirty", "dirty_cause")) == {(True, "recompute_all")}
+    ids = sorted(before)
+    assert [len([pk for pk in ids if first <= pk <= last]) for first, last in sent] == [100, 100, 50]
