@@ -10,26 +10,37 @@ from health.models import Designation, ItineraryDeclaration, ItineraryStay
 from health.registry import FactSource
 
 
-def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+def fact_reads(person_ids: Sequence[int]) -> list:
+    """The three reads of a batch's facts (see `facts_from_rows`)."""
     ids = bulk.IdArray(person_ids)
     # No ordering: the models' default ordering by person joins the persons table (a million rows)
     # for nothing, since the engine reads facts as sets.
     # A withdrawn designation never existed for the rules.
-    designations = Designation.objects.standing().filter(person_id__any_of=ids).order_by().values_list(
-        "person_id", "kind", "designated_at", "cleared_at"
-    )
-    for person_id, kind, designated_at, cleared_at in bulk.rows(designations):
+    return [
+        Designation.objects.standing().filter(person_id__any_of=ids).order_by().values_list(
+            "person_id", "kind", "designated_at", "cleared_at"
+        ),
+        ItineraryStay.objects.filter(person_id__any_of=ids).order_by().values_list(
+            "person_id", "region_id", "arrived_at", "left_at"
+        ),
+        ItineraryDeclaration.objects.filter(person_id__any_of=ids).order_by().values_list(
+            "person_id", "declared_at", "region_codes"
+        ),
+    ]
+
+
+def facts_from_rows(person_ids: Sequence[int], rows: list[list[tuple]]) -> Iterator[tuple[int, object]]:
+    designation_rows, stay_rows, declaration_rows = rows
+    for person_id, kind, designated_at, cleared_at in designation_rows:
         yield person_id, DesignationFact(kind, designated_at, cleared_at)
-    stays = ItineraryStay.objects.filter(person_id__any_of=ids).order_by().values_list(
-        "person_id", "region_id", "arrived_at", "left_at"
-    )
-    for person_id, region, arrived_at, left_at in bulk.rows(stays):
+    for person_id, region, arrived_at, left_at in stay_rows:
         yield person_id, StayFact(region, arrived_at, left_at)
-    declarations = ItineraryDeclaration.objects.filter(person_id__any_of=ids).order_by().values_list(
-        "person_id", "declared_at", "region_codes"
-    )
-    for person_id, declared_at, region_codes in bulk.rows(declarations):
+    for person_id, declared_at, region_codes in declaration_rows:
         yield person_id, DeclarationFact(declared_at, tuple(region_codes))
+
+
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, object]]:
+    return facts_from_rows(person_ids, bulk.rows_many(fact_reads(person_ids)))
 
 
 def region_prefix_range(prefix: str, field: str = "region_id") -> Q:
@@ -65,4 +76,4 @@ def persons_at(reach: Reach):
     )
 
 
-SOURCE = FactSource(name="health", load=load_facts, persons_at=persons_at)
+SOURCE = FactSource(name="health", load=load_facts, persons_at=persons_at, reads=fact_reads, facts=facts_from_rows)

@@ -7,6 +7,9 @@ engine's `Reach` of a risk designation covers (risk-area fan-out; health.facts.r
 optional `holds(organisation, person_id)` tells whether that organisation keeps a record of
 the person (who may read the person's status); optional `holds_queryset(organisation)` returns
 a queryset of the person ids that organisation keeps records of (row-level scoping of persons).
+A source may also split its `load` in two, `reads(person_ids)` (its `values_list` querysets) and
+`facts(person_ids, rows)` (the facts from their rows): `facts_for` then sends every such source's
+reads in one round trip (`bulk.rows_many`), which is most of a single person's recompute.
 
 An app may also register a release effect: what recording a community's release of a managed
 inbound case writes on that app's records (the communities app lifts the person's quarantines
@@ -29,6 +32,8 @@ class FactSource:
     persons_at: Callable[[Reach], object] | None = None
     holds: Callable[[object, int], bool] | None = None
     holds_queryset: Callable[[object], object] | None = None
+    reads: Callable[[Sequence[int]], list] | None = None
+    facts: Callable[[Sequence[int], list[list[tuple]]], Iterable[tuple[int, object]]] | None = None
 
 
 _sources: dict[str, FactSource] = {}
@@ -43,12 +48,32 @@ def sources() -> list[FactSource]:
 
 
 def facts_for(person_ids: Sequence[int]) -> dict[int, PersonFacts]:
-    """Every registered source's facts for a batch of persons, grouped into PersonFacts."""
+    """Every registered source's facts for a batch of persons, grouped into PersonFacts.
+
+    The reads of the sources that declare them go to the database together, in the sources' order.
+    """
+    return facts_for_after([], person_ids)[1]
+
+
+def facts_for_after(leading: Sequence, person_ids: Sequence[int]) -> tuple[list[list[tuple]], dict[int, PersonFacts]]:
+    """`facts_for`, with the rows of `leading` querysets read first in the same round trip."""
+    from . import bulk
+
     collected: dict[int, dict[str, list]] = {pk: {name: [] for name in FACT_FIELDS.values()} for pk in person_ids}
-    for source in _sources.values():
-        for person_id, fact in source.load(person_ids):
+    split = [source for source in _sources.values() if source.reads is not None and source.facts is not None]
+    querysets, spans = list(leading), []
+    for source in split:
+        reads = list(source.reads(person_ids))
+        spans.append((source, len(querysets), len(reads)))
+        querysets.extend(reads)
+    results = bulk.rows_many(querysets)
+    loaded = [source.facts(person_ids, results[start : start + count]) for source, start, count in spans]
+    loaded += [source.load(person_ids) for source in _sources.values() if source not in split]
+    for pairs in loaded:
+        for person_id, fact in pairs:
             collected[person_id][FACT_FIELDS[type(fact)]].append(fact)
-    return {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}
+    facts = {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}
+    return results[: len(leading)], facts
 
 
 # --- effects of a community's release of an inbound case ---------------------------------------

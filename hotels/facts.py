@@ -21,10 +21,12 @@ from hotels.models import CheckIn, NucleicAcidTest
 UNKNOWN_REGION = "000000"
 
 
-def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
+def fact_reads(person_ids: Sequence[int]) -> list:
     """Two queries for the whole batch: the stays (with their hotel's region), then their tests."""
     ids = bulk.IdArray(person_ids)
-    stays = bulk.rows(
+    # Only tests recorded against a stay reach the engine (R3 and G2 read a check-in's tests);
+    # the services always attach one.
+    return [
         CheckIn.objects.filter(person_id__any_of=ids).order_by().values_list(
             "pk",
             "person_id",
@@ -33,17 +35,17 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
             "origin_region_id",
             "health_management_accepted",
             "checked_out_at",
-        )
-    )
-    if not stays:
-        return
+        ),
+        NucleicAcidTest.objects.filter(person_id__any_of=ids, checkin__isnull=False)
+        .values_list("checkin_id", "sampled_at", "result", "source")
+        .order_by("sampled_at", "pk"),
+    ]
+
+
+def facts_from_rows(person_ids: Sequence[int], rows: list[list[tuple]]) -> Iterator[tuple[int, CheckInFact]]:
+    stays, test_rows = rows
     tests: dict[int, list[NatTestFact]] = defaultdict(list)
-    # Only tests recorded against a stay reach the engine (R3 and G2 read a check-in's tests);
-    # the services always attach one.
-    rows = NucleicAcidTest.objects.filter(person_id__any_of=ids, checkin__isnull=False).values_list(
-        "checkin_id", "sampled_at", "result", "source"
-    )
-    for checkin_id, sampled_at, result, source in bulk.rows(rows.order_by("sampled_at", "pk")):
+    for checkin_id, sampled_at, result, source in test_rows:
         tests[checkin_id].append(NatTestFact(sampled_at, result, source))
     for pk, person_id, hotel_region, checked_in_at, origin_region, accepted, checked_out_at in stays:
         yield person_id, CheckInFact(
@@ -54,6 +56,15 @@ def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
             checked_out_at=checked_out_at,
             nat_tests=tuple(tests.get(pk, ())),
         )
+
+
+def load_facts(person_ids: Sequence[int]) -> Iterator[tuple[int, CheckInFact]]:
+    """On its own: the stays, then their tests only if there are any (the registry sends both at once)."""
+    stays, tests = fact_reads(person_ids)
+    stay_rows = bulk.rows(stays)
+    if not stay_rows:
+        return iter(())
+    return facts_from_rows(person_ids, [stay_rows, bulk.rows(tests)])
 
 
 def persons_at(reach: Reach) -> QuerySet:
@@ -85,5 +96,11 @@ def holds_queryset(organisation: Organisation) -> QuerySet:
 
 
 SOURCE = FactSource(
-    name="hotels", load=load_facts, persons_at=persons_at, holds=holds, holds_queryset=holds_queryset
+    name="hotels",
+    load=load_facts,
+    persons_at=persons_at,
+    holds=holds,
+    holds_queryset=holds_queryset,
+    reads=fact_reads,
+    facts=facts_from_rows,
 )

@@ -297,7 +297,10 @@ STATUS_SWEEP_GRACE_SECONDS = env.int("STATUS_SWEEP_GRACE_SECONDS", default=5)
 # Itinerary data is kept at least this many days, and at least as long as any window published in
 # the last 60 days, whatever the current window (health.retention).
 RETENTION_FLOOR_DAYS = env.int("RETENTION_FLOOR_DAYS", default=28)
-STATUS_RECOMPUTE_BATCH_SIZE = env.int("STATUS_RECOMPUTE_BATCH_SIZE", default=1000)
+# Persons read, decided and written together (one transaction); a full run's task carries an id
+# range of STATUS_RECOMPUTE_CHUNK_SIZE persons (docs/scaling.md: the defaults are the measured fast ones).
+STATUS_RECOMPUTE_BATCH_SIZE = env.int("STATUS_RECOMPUTE_BATCH_SIZE", default=2000)
+STATUS_RECOMPUTE_CHUNK_SIZE = env.int("STATUS_RECOMPUTE_CHUNK_SIZE", default=10_000)
 # Empty: Celery's default queue. A name routes status recomputes to a queue of their own
 # (start a worker with `-Q <name>` for it).
 STATUS_RECOMPUTE_QUEUE = env("STATUS_RECOMPUTE_QUEUE", default="")

@@ -9,6 +9,7 @@ a bare Celery round trip through Redis (a no-op task and its result).
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 import urllib.error
@@ -150,7 +151,7 @@ def run(options: dict) -> None:
             "baseline": round(baseline, 2),
             "ratio": round(figure / baseline, 1),
             "ratio_means": "figure / a bare Celery round trip through Redis (p50)",
-            "target": "p99 < 100 ms",
+            "target": "p99 < 50 ms",
             "query_p50_ms": round(percentile(query_shows, 0.5) * 1000, 1),
             "api_write_p50_ms": round(percentile(writes, 0.5) * 1000, 1),
             "api_write_p99_ms": round(percentile(writes, 0.99) * 1000, 1),
@@ -158,6 +159,7 @@ def run(options: dict) -> None:
             "worker_p99_ms": round(percentile(worker_stores, 0.99) * 1000, 1),
             "celery_round_trip_p99_ms": round(percentile(round_trips, 0.99) * 1000, 2),
             "samples": len(query_shows),
-            "met": figure < 100,
+            "load_average": round(os.getloadavg()[0], 2),
+            "met": figure < 50,
         }
     )

@@ -4,6 +4,7 @@ Marks them dirty (status_marking); the recompute tasks then decide each of them.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -14,7 +15,15 @@ from health import registry
 from health.engine.regions import risk_reach
 from health.models import HealthStatus
 from health.services.status_inputs import policy_current
-from health.services.status_marking import persons_mark_dirty
+from health.services.status_marking import (
+    _eager,
+    persons_mark_dirty,
+    persons_mark_dirty_range,
+    statuses_enqueue_ranges,
+)
+from health.services.status_recompute import person_id_ranges
+
+logger = logging.getLogger(__name__)
 
 
 def persons_at_region(region_code: str, *, home_region: str | None = None) -> set[int]:
@@ -39,18 +48,34 @@ def region_risk_changed(region_code: str, *, cause: str = "risk_area") -> int:
 
 
 def statuses_recompute_all(*, cause: str = "policy_change", chunk_size: int | None = None) -> int:
-    """Mark every person dirty and enqueue them, one chunk per transaction (a new policy, or an operator).
+    """Mark every person dirty and enqueue them, one id range per transaction (a new policy, or an operator).
 
-    Keyset pagination over person ids: memory stays bounded and no transaction holds the whole
-    table. Each chunk is durable once committed, so an interrupted run loses nothing: the sweep
-    finishes it.
+    Keyset id ranges of `STATUS_RECOMPUTE_CHUNK_SIZE` persons: each is marked by one `UPDATE` of the
+    range and, once committed, sent as one range task (`statuses_recompute_range_task`, read in
+    batches of `STATUS_RECOMPUTE_BATCH_SIZE`), so the workers start on the first range while the
+    next ones are marked. Each range is durable once committed, so an interrupted run loses
+    nothing: the sweep finishes it.
     """
-    chunk_size = chunk_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
+    chunk_size = chunk_size or settings.STATUS_RECOMPUTE_CHUNK_SIZE
+    broker = {"up": True}
+
+    def enqueue(first: int, last: int) -> None:
+        # A broker that refuses one range is not asked for the next ones: they stay dirty for the sweep.
+        if not broker["up"]:
+            return
+        try:
+            statuses_enqueue_ranges([(first, last)], cause=cause)
+        except Exception as error:  # noqa: BLE001 - any broker failure: the sweep repairs it
+            if _eager():
+                raise
+            broker["up"] = False
+            logger.warning("status recompute ranges not enqueued from person %s on: %s", first, type(error).__name__)
+
     count = 0
-    for ids in person_id_chunks(chunk_size=chunk_size):
+    for first, last in person_id_ranges(size=chunk_size):
         with transaction.atomic():
-            persons_mark_dirty(ids, cause=cause)
-        count += len(ids)
+            count += persons_mark_dirty_range(first, last, cause=cause)
+            transaction.on_commit(lambda first=first, last=last: enqueue(first, last))
     return count
 
 

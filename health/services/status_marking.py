@@ -81,3 +81,13 @@ def statuses_enqueue_ranges(ranges: Iterable[tuple[int, int]], *, cause: str = "
         _task(RECOMPUTE_RANGE_TASK).apply_async((first, last, cause), queue=queue)
         sent += 1
     return sent
+
+
+def persons_mark_dirty_range(first_id: int, last_id: int, *, cause: str) -> int:
+    """Inside the caller's transaction: mark every status with first_id <= person <= last_id dirty (one UPDATE)."""
+    return HealthStatus.objects.filter(person_id__gte=first_id, person_id__lte=last_id).update(
+        dirty=True,
+        dirty_since=Coalesce(F("dirty_since"), Value(timezone.now())),
+        dirty_cause=cause[:64],
+        inputs_version=F("inputs_version") + 1,
+    )

@@ -80,10 +80,13 @@ def _recompute_batch(
 ) -> RecomputeResult:
     # The inputs version is read before the facts: facts are at least that new (read committed).
     if versions is None:
+        # Sent first in the same round trip as the facts' reads: the server runs them in order.
         ids = bulk.IdArray(person_ids)
-        versions = dict(
-            bulk.rows(HealthStatus.objects.filter(person_id__any_of=ids).values_list("person_id", "inputs_version"))
-        )
+        leading = HealthStatus.objects.filter(person_id__any_of=ids).values_list("person_id", "inputs_version")
+        (version_rows,), facts = registry.facts_for_after([leading], person_ids)
+        versions = dict(version_rows)
+        decisions = {pk: evaluate(facts[pk], now=now, policy=policy, risk_areas=risk_areas) for pk in versions}
+        return _statuses_write(decisions, versions, now=now, cause=cause)
     decisions = statuses_evaluate(list(versions), now=now, policy=policy, risk_areas=risk_areas)
     return _statuses_write(decisions, versions, now=now, cause=cause)
 
@@ -220,15 +223,19 @@ def _statuses_write(
                 still_dirty,
             )
         )
-    if updates:
+    if bulk.is_postgresql() and len(updates) >= SMALL_WRITE:
+        _statuses_apply_postgresql(updates)
+        if events:
+            bulk.copy_rows(StatusEvent._meta.db_table, _EVENT_COLUMNS, events)
+    elif updates or events:
         # A temporary table costs four round trips: worth it for a batch, not for a person or two
-        # (a read that recomputes, a task after one change), which take one UPDATE per row instead.
-        if bulk.is_postgresql() and len(updates) >= SMALL_WRITE:
-            _statuses_apply_postgresql(updates)
-        else:
-            _statuses_apply_rows(updates)
-    if events:
-        bulk.copy_rows(StatusEvent._meta.db_table, _EVENT_COLUMNS, events)
+        # (a read that recomputes, a task after one change), which take one UPDATE per row and an
+        # INSERT of the events instead, sent together (one round trip on PostgreSQL).
+        with bulk.pipeline():
+            if updates:
+                _statuses_apply_rows(updates)
+            if events:
+                bulk.insert_rows(StatusEvent._meta.db_table, _EVENT_COLUMNS, events)
     result.written = len(updates)
     result.changed = len(events)
     return result

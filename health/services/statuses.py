@@ -22,6 +22,7 @@ from health.services.status_inputs import (  # noqa: F401
 )
 from health.services.status_marking import (  # noqa: F401
     persons_mark_dirty,
+    persons_mark_dirty_range,
     statuses_enqueue,
     statuses_enqueue_ranges,
 )

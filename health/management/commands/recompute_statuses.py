@@ -2,6 +2,7 @@
 import sys
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -17,6 +18,7 @@ from health.services.statuses import (
     statuses_enqueue,
     statuses_enqueue_ranges,
     statuses_recompute,
+    statuses_recompute_all,
     statuses_recompute_range,
 )
 
@@ -33,9 +35,19 @@ class Command(BaseCommand):
         which.add_argument("--all", action="store_true", help="every person (after a policy change)")
         which.add_argument("--dirty", action="store_true", help="persons marked dirty")
         which.add_argument("--due", action="store_true", help="clean persons whose valid_until has passed")
-        parser.add_argument("--batch-size", type=int, default=1000, help="persons per batch (default 1000)")
         parser.add_argument(
-            "--chunk-size", type=int, default=10_000, help="--all with a broker: persons per task (default 10000)"
+            "--batch-size",
+            type=int,
+            default=settings.STATUS_RECOMPUTE_BATCH_SIZE,
+            help=f"persons per batch (default STATUS_RECOMPUTE_BATCH_SIZE: {settings.STATUS_RECOMPUTE_BATCH_SIZE}); "
+            "with a broker the workers' own setting applies",
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=settings.STATUS_RECOMPUTE_CHUNK_SIZE,
+            help=f"--all with a broker: persons per task (default STATUS_RECOMPUTE_CHUNK_SIZE: "
+            f"{settings.STATUS_RECOMPUTE_CHUNK_SIZE})",
         )
         parser.add_argument(
             "--durable",
@@ -49,7 +61,10 @@ class Command(BaseCommand):
         if size < 1 or options["chunk_size"] < 1:
             raise CommandError("--batch-size and --chunk-size must be at least 1")
         inline = options["inline"] or app.conf.task_always_eager
-        if options["all"] and not inline and not options["durable"]:
+        if options["all"] and not inline:
+            if options["durable"]:
+                # The policy-change path: each range marked dirty, then sent as one range task.
+                return self._enqueue_durable(options["chunk_size"])
             return self._enqueue_ranges(options["chunk_size"])
         now = timezone.now()
         # One policy and one set of risk areas for the whole run: every batch is judged alike.
@@ -68,9 +83,7 @@ class Command(BaseCommand):
                 persons += result.evaluated
                 self._progress(persons, started)
             return self._done(total)
-        if options["all"]:
-            chunks, cause = person_id_chunks(chunk_size=size), "recompute_all"
-        elif options["dirty"]:
+        if options["dirty"]:
             chunks, cause = person_id_chunks(chunk_size=size, dirty=True), ""
         else:
             chunks, cause = person_id_chunks(chunk_size=size, dirty=False, due_at=now), "valid_until"
@@ -96,6 +109,14 @@ class Command(BaseCommand):
         sent = statuses_enqueue_ranges(person_id_ranges(size=chunk_size), cause="recompute_all")
         self.stdout.write(
             f"enqueued {sent} id ranges of up to {chunk_size} persons for the workers "
+            f"({time.monotonic() - started:.1f} s)"
+        )
+
+    def _enqueue_durable(self, chunk_size: int) -> None:
+        started = time.monotonic()
+        marked = statuses_recompute_all(cause="recompute_all", chunk_size=chunk_size)
+        self.stdout.write(
+            f"marked {marked} persons dirty and enqueued them in id ranges of up to {chunk_size} "
             f"({time.monotonic() - started:.1f} s)"
         )
 
