@@ -16,12 +16,6 @@ RECORD_APPS = ("communities", "hotels", "entrants")
 CORE = "health"
 STAFF = "staff"
 DEVTOOLS = "devtools"
-# The core's calls up into the entrants app for the feed import, until the one feed framework
-# removes them (the same two are listed in pyproject.toml's contracts).
-CORE_FEED_IMPORTS = {
-    "health/feeds.py": ["entrants", "entrants.feed"],
-    "health/management/commands/import_feed.py": ["entrants.feed"],
-}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -56,12 +50,10 @@ def imports_of(package: str, forbidden: set[str]) -> dict[str, list[str]]:
     return {path: modules for path, modules in found.items() if modules}
 
 
-def test_the_core_imports_no_app_but_the_feed_import_being_removed():
+def test_the_core_imports_no_app():
     # given every module of the core, function-level imports included
-    found = imports_of(CORE, {*RECORD_APPS, STAFF, DEVTOOLS})
-    # then none names an app above the core, but for the feed import (until it is removed)
-    offending = {path: [m for m in modules if m not in CORE_FEED_IMPORTS.get(path, [])] for path, modules in found.items()}
-    assert {path: modules for path, modules in offending.items() if modules} == {}
+    # then none names an app above the core
+    assert imports_of(CORE, {*RECORD_APPS, STAFF, DEVTOOLS}) == {}
 
 
 @pytest.mark.parametrize("package", [*RECORD_APPS, CORE])

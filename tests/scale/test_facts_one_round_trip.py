@@ -3,10 +3,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from devtools.population import population_generate
 from health import registry
 from health.engine.facts import FACT_FIELDS
 from health.models import HealthStatus
-from health.population import population_generate
 
 pytestmark = pytest.mark.django_db
 

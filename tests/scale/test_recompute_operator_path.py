@@ -4,8 +4,8 @@ import logging
 import pytest
 from django.utils import timezone
 
+from devtools.population import population_generate
 from health.models import HealthStatus
-from health.population import population_generate
 from health.services import statuses
 from health.services.policy import policy_republish
 from health.services.statuses import policy_current, statuses_sweep
