@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from devtools.population import population_generate
 from health.models import HealthStatus
-from health.services import statuses
+from health.services import status_fanout, statuses
 from health.services.policy import policy_republish
 from health.services.statuses import policy_current, statuses_sweep
 
@@ -23,7 +23,7 @@ def _spy_ranges(monkeypatch) -> list[tuple[int, int]]:
         sent.extend(ranges)
         return real(ranges, cause=cause)
 
-    monkeypatch.setattr(statuses, "statuses_enqueue_ranges", recording)
+    monkeypatch.setattr(status_fanout, "statuses_enqueue_ranges", recording)
     return sent
 
 
@@ -64,8 +64,8 @@ def test_a_broker_that_refuses_a_range_is_not_asked_again_and_the_sweep_finishes
         attempts.append(list(ranges))
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(statuses, "statuses_enqueue_ranges", refused)
-    monkeypatch.setattr(statuses, "_eager", lambda: False)
+    monkeypatch.setattr(status_fanout, "statuses_enqueue_ranges", refused)
+    monkeypatch.setattr(status_fanout, "_eager", lambda: False)
 
     # when everyone is recomputed after a policy change
     with caplog.at_level(logging.WARNING, logger="health.services.statuses"):
@@ -99,7 +99,7 @@ def test_recompute_all_durable_with_a_broker_marks_each_range_and_sends_it(
     before = dict(HealthStatus.objects.values_list("person_id", "inputs_version"))
     sent = []
     monkeypatch.setitem(app.conf, "task_always_eager", False)
-    monkeypatch.setattr(statuses, "statuses_enqueue_ranges", lambda ranges, *, cause="": sent.extend(ranges) or len(sent))
+    monkeypatch.setattr(status_fanout, "statuses_enqueue_ranges", lambda ranges, *, cause="": sent.extend(ranges) or len(sent))
 
     # when the operator runs a durable full recompute in ranges of 100
     with django_capture_on_commit_callbacks(execute=True):
