@@ -121,6 +121,8 @@ class _Current:
                 pem = settings.PASS_SIGNING_KEY.encode() if not embedded() else _embedded_pem()
                 self.signer = signer_from_pem(pem)
                 self.source = settings.PASS_SIGNING_KEY or _file_stamp()
+                # On the list before its first pass (once per key and process).
+                register(self.signer)
             self.revoked = bool(cache.get(_REVOKED.format(kid=self.signer.kid_text)))
             self.checked = now
             return None if self.revoked else self.signer
@@ -180,6 +182,7 @@ def rotate(*, now: datetime | None = None) -> tuple[PassKey, bytes | None]:
     returned for PASS_SIGNING_KEY (published now, ahead of the deployment; the old key is retired when
     the new one is first seen signing)."""
     now = now or timezone.now()
+    current_registered()  # the outgoing key is on the list, to be retired
     pem = new_private_pem()
     signer = signer_from_pem(pem)
     if embedded():
@@ -204,6 +207,7 @@ def revoke(kid: str, *, now: datetime | None = None) -> PassKey:
     Embedded: revoking the key in use rotates to a new one first.
     """
     now = now or timezone.now()
+    current_registered()
     row = PassKey.objects.get(kid=kid)
     if embedded() and _current_kid_text() == kid:
         rotate(now=now)
