@@ -53,6 +53,7 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.access import Channel, person_status_read
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
+from passes.staff import last_pass_shown
 
 admin.site.site_header = _("健康宝管理后台")
 admin.site.site_title = _("健康宝")
@@ -123,6 +124,7 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
             health_department = organisation is not None and organisation.kind == Organisation.Kind.HEALTH
             extra_context = {
                 **(extra_context or {}),
+                "last_pass": last_pass_shown(person),
                 "name_correction_url": (
                     f"{reverse('admin:health_personnamecorrection_add')}?person={person.pk}"
                     if correction.has_add_permission(request)
