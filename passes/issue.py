@@ -30,7 +30,7 @@ from . import keys
 PREFIX = "HK1:"
 PAYLOAD_CLAIM = -65537  # a private CWT claim: the pass itself
 # CWT claim keys (RFC 8392)
-ISS, EXP, IAT = 1, 4, 6
+ISS, EXP, NBF, IAT = 1, 4, 5, 6
 HOLD_SECONDS = 2 * 24 * 3600  # how long the hourly counts and a holder's last pass stay in the cache
 QR_PATH = "/api/v1/passes/qr/?t="
 
@@ -117,6 +117,7 @@ def sign(
     claims = {
         ISS: settings.PASS_ISSUER,
         IAT: int(issued.timestamp()),
+        NBF: int(issued.timestamp()),  # written by us, not left to cwt's clock
         EXP: int(expires.timestamp()),
         PAYLOAD_CLAIM: payload,
     }

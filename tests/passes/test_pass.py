@@ -58,6 +58,8 @@ def test_a_query_answer_carries_a_pass_that_verifies_with_every_claim(api, db):
     signer = keys.current_signer()
     assert claims[1] == "health-kit"  # iss
     assert abs(claims[6] - timezone.now().timestamp()) < 5  # iat
+    assert claims[5] == claims[6]  # nbf
+    assert set(claims) == {1, 4, 5, 6, issue.PAYLOAD_CLAIM}
     assert claims[4] == int(datetime.fromisoformat(answer["pass"]["expires_at"]).timestamp())  # exp
     assert verified.kid == signer.kid_text
     message = cose(text)
