@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import pickle
+import threading
+import time
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -18,7 +22,8 @@ import base45
 import cwt
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from health.display import BEIJING
@@ -136,10 +141,8 @@ def _hour_key(moment: datetime) -> str:
 def pass_for(
     health_status: HealthStatus, *, name: str, id_number: str, id_digest: str, now: datetime | None = None
 ) -> Pass | None:
-    """The pass of this answer: the one issued for the same answer within PASS_REUSE seconds, else a new one.
-
-    A stranger's answer (no person) goes the same way, with the same cost.
-    """
+    """The pass of this answer: the one this process issued for the same answer within PASS_REUSE seconds,
+    else a new one. A stranger's answer (no person) goes the same way, with the same cost."""
     now = now or timezone.now()
     signer = keys.current_signer()
     if signer is None:
@@ -154,32 +157,96 @@ def pass_for(
         person_id,
     )
     key = _holder_key_name(id_digest, name)
-    stored = cache.get(key)
+    stored = _recent.get(key)
     if stored is not None:
         stored_fingerprint, issued = stored
         if (
             stored_fingerprint == fingerprint
-            and now - issued.issued_at < timedelta(seconds=settings.PASS_REUSE)
+            and timedelta(0) <= now - issued.issued_at < timedelta(seconds=settings.PASS_REUSE)
             and issued.expires_at > now
         ):
             return issued
     issued = sign(health_status, person_id=person_id, name=name, id_number=id_number, id_digest=id_digest, now=now)
-    cache.set(key, (fingerprint, issued), timeout=HOLD_SECONDS)
-    _count(now)
+    with _recent_lock:
+        _recent[key] = (fingerprint, issued)
+        _recent.move_to_end(key)
+        if len(_recent) > RECENT_MAX:
+            _recent.popitem(last=False)
+    _record(key, (fingerprint, issued), hour=_hour_key(now))
     return issued
 
 
-def _count(now: datetime) -> None:
-    hour = _hour_key(now)
-    if not cache.add(hour, 1, timeout=HOLD_SECONDS):
-        try:
-            cache.incr(hour)
-        except ValueError:  # expired between the two calls
-            cache.add(hour, 1, timeout=HOLD_SECONDS)
+# --- where passes are kept ---------------------------------------------------------------------------
+# In the process: the passes it issued lately, by holder (a query never waits on the network for its pass).
+RECENT_MAX = 50_000
+_recent: OrderedDict[str, tuple] = OrderedDict()
+_recent_lock = threading.Lock()
+# In the shared cache, for staff (a holder's last pass, the hourly counts): on Redis, written in batches
+# of one pipeline every FLUSH_SECONDS or FLUSH_MAX passes, whichever comes first.
+FLUSH_SECONDS = 2.0
+FLUSH_MAX = 200
+_pending: list[tuple[str, tuple, str]] = []
+_flushed = [0.0]
+_lock = threading.Lock()
+
+
+def forget() -> None:
+    """Drop this process's recent passes (tests; after a rotation the fingerprint does it anyway)."""
+    _recent.clear()
+    flush()
+
+
+def _redis():
+    """The Redis client of the default cache, made once (Django makes one per call, ~0.3 ms); None off Redis."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if not isinstance(backend, RedisCache):
+        return None, backend
+    client = getattr(backend._cache, "_pass_client", None)
+    if client is None:
+        client = backend._cache._pass_client = backend._cache.get_client(write=True)
+    return client, backend
+
+
+def _record(key: str, value: tuple, *, hour: str) -> None:
+    client, backend = _redis()
+    if client is None:
+        backend.set(key, value, timeout=HOLD_SECONDS)
+        if not backend.add(hour, 1, timeout=HOLD_SECONDS):
+            try:
+                backend.incr(hour)
+            except ValueError:  # expired between the two calls
+                backend.add(hour, 1, timeout=HOLD_SECONDS)
+        return
+    with _lock:
+        _pending.append((key, value, hour))
+        due = len(_pending) >= FLUSH_MAX or time.monotonic() - _flushed[0] >= FLUSH_SECONDS
+    if due:
+        flush()
+
+
+def flush() -> None:
+    """Write the pending records in one pipeline (pickled as Django's RedisCache pickles: its get reads them)."""
+    with _lock:
+        batch = _pending[:]
+        _pending.clear()
+        _flushed[0] = time.monotonic()
+    if not batch:
+        return
+    client, backend = _redis()
+    pipe = client.pipeline(transaction=False)
+    hours: dict[str, int] = {}
+    for key, value, hour in batch:
+        pipe.set(backend.make_key(key), pickle.dumps(value, pickle.HIGHEST_PROTOCOL), ex=HOLD_SECONDS)
+        hours[hour] = hours.get(hour, 0) + 1
+    for hour, count in hours.items():
+        pipe.incrby(backend.make_key(hour), count)
+        pipe.expire(backend.make_key(hour), HOLD_SECONDS, nx=True)
+    pipe.execute()
 
 
 def issued_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[tuple[datetime, int]]:
     """(start of the hour, passes issued) for the last `hours` hours, oldest first (Beijing hours)."""
+    flush()
     now = (now or timezone.now()).astimezone(BEIJING).replace(minute=0, second=0, microsecond=0)
     starts = [now - timedelta(hours=back) for back in range(hours - 1, -1, -1)]
     counts = cache.get_many([_hour_key(start) for start in starts])
@@ -188,6 +255,7 @@ def issued_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[tup
 
 def last_pass(*, person_id: int, id_digest: str, name: str) -> Pass | None:
     """The last pass issued to this person (kept as long as the cache holds it, two days at most)."""
+    flush()
     stored = cache.get(_holder_key_name(id_digest, name))
     if stored is None or stored[0][-1] != person_id:
         return None

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from passes import keys
+from passes import issue, keys
 
 
 @pytest.fixture(autouse=True)
@@ -11,9 +11,11 @@ def pass_keys_apart(settings, tmp_path):
     settings.PASS_KEY_DIR = tmp_path / "pass-keys"
     settings.PASS_SIGNING_KEY = ""
     keys.reset()
+    issue.forget()
     cache.clear()
     yield
     keys.reset()
+    issue.forget()
     cache.clear()
 
 
