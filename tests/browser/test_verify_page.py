@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import zlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import base45
@@ -73,4 +74,13 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     page.fill("#text", "hello")
     page.click("#check")
     page.wait_for_selector("#result[data-refusal=malformed]")
+
+    # three days later, still offline: the key list is too old to trust
+    page.click("#result")
+    page.clock.set_fixed_time(datetime.now(UTC) + timedelta(days=3))
+    page.fill("#text", text)
+    page.click("#check")
+    page.wait_for_selector("#result[data-refusal=stale_keys]")
+    assert "超过2天" in page.inner_text("#result .holder")
+    snap("verify-05-offline-keys-too-old")
     page.context.set_offline(False)
