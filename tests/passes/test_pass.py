@@ -274,3 +274,15 @@ def test_a_pass_is_made_from_a_p256_key_only(tmp_path):
     )
     with pytest.raises(ValueError, match="P-256"):
         keys.signer_from_pem(other)
+
+
+def test_the_verify_page_and_its_service_worker_are_public_and_load_nothing_from_elsewhere(client, db):
+    page = client.get("/verify/")
+    assert page.status_code == 200 and "通行凭证核验" in page.content.decode()
+    html = page.content.decode()
+    assert 'data-keys="/api/v1/passes/keys/"' in html and "/static/passes/verify.js" in html
+    assert "//" not in html.split("<script", 1)[1].split(">", 1)[0].replace('src="/', "")  # no CDN
+    worker = client.get("/verify/sw.js")
+    assert worker.status_code == 200 and worker["Content-Type"].startswith("text/javascript")
+    assert worker["Service-Worker-Allowed"] == "/verify/"
+    assert "/api/v1/passes/keys/" in worker.content.decode()
