@@ -156,7 +156,7 @@ def register(signer: Signer, *, now: datetime | None = None) -> PassKey:
     now = now or timezone.now()
     x, y = public_xy(signer.public_key)
     row, _created = PassKey.objects.get_or_create(kid=signer.kid_text, defaults={"x": x, "y": y, "created_at": now})
-    PassKey.objects.filter(created_at__lt=row.created_at, retired_at=None).update(retired_at=now)
+    PassKey.objects.filter(created_at__lte=row.created_at, retired_at=None).exclude(pk=row.pk).update(retired_at=now)
     return row
 
 

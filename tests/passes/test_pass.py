@@ -178,6 +178,13 @@ def test_rotation_keeps_old_passes_valid_until_they_expire(api, db, settings):
     assert old not in [key.kid for key in keys.published(now=valid_to + timedelta(seconds=1))]
 
 
+def test_a_rotation_right_after_the_first_key_is_made_retires_it(db):
+    first = keys.current_registered()
+    call_command("pass_keys", "rotate")
+    assert PassKey.objects.get(kid=first.kid).retired_at is not None
+    assert PassKey.objects.get(kid=keys.current_signer().kid_text).retired_at is None
+
+
 def test_production_rotation_prints_a_key_and_publishes_it_ahead(db, settings, capsys):
     settings.PASS_SIGNING_KEY = keys.new_private_pem().decode()
     keys.reset()
