@@ -54,6 +54,7 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
 from health.status_reads import Channel, channel_words
+from passes.staff import last_pass_shown
 
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.
@@ -126,6 +127,7 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
             health_department = organisation is not None and organisation.kind == Organisation.Kind.HEALTH
             extra_context = {
                 **(extra_context or {}),
+                "last_pass": last_pass_shown(person),
                 "name_correction_url": (
                     f"{reverse('admin:health_personnamecorrection_add')}?person={person.pk}"
                     if correction.has_add_permission(request)

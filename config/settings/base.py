@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "hotels",
     "entrants",
     "staff",  # the staff layer above the record apps: admin site, person page, dashboards
+    "passes",  # the signed pass of a status answer and its verification (docs/pass.md)
 ]
 
 MIDDLEWARE = [
@@ -177,6 +178,17 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- signed passes (docs/pass.md) ------------------------------------------------------------
+# The signing key (PEM, P-256) in production; empty: a key generated and kept under PASS_KEY_DIR.
+PASS_SIGNING_KEY = env("PASS_SIGNING_KEY", default="")
+PASS_KEY_DIR = Path(env("PASS_KEY_DIR", default=str(BASE_DIR / "var" / "pass-keys")))
+PASS_ISSUER = env("PASS_ISSUER", default="health-kit")
+PASS_TTL = env.int("PASS_TTL", default=4 * 3600)  # seconds; also capped by valid_until and Beijing midnight
+# A pass is signed once per answer: the same answer within this many seconds gets the same pass back.
+PASS_REUSE = env.int("PASS_REUSE", default=300)
+# A retired key stays published this long after PASS_TTL (processes that still sign with it while a new key rolls out).
+PASS_ROTATION_GRACE = env.int("PASS_ROTATION_GRACE", default=1800)
 
 # --- REST framework ----------------------------------------------------------------------
 # The public budgets (docs/security.md): per client address and per ID number and name (the owner's own),

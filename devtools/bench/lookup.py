@@ -140,6 +140,9 @@ def run(options: dict) -> None:
     call_command("recompute_statuses", "--due", "--inline", "--batch-size", "5000")
     call_command("recompute_statuses", "--dirty", "--inline", "--batch-size", "5000")
     queries = _queries_per_request(person_identity(0))
+    from devtools.bench.pass_cost import pass_cpu_us
+
+    pass_cost = pass_cpu_us()  # the signed pass's share of a query (issue 17: < 1 ms of CPU)
     replica = _replica_url(options["replicas"])
     env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}", DATABASE_REPLICA_URLS=replica)
     served_before = _replica_transactions(replica) if replica else 0
@@ -210,6 +213,7 @@ def run(options: dict) -> None:
             "connections": options["connections"],
             "replicas": options["replicas"],
             "replica_transactions": served_by_replica,
-            "met": ratio >= 0.8 and real["p99_ms"] < 20,
+            **pass_cost,
+            "met": ratio >= 0.8 and real["p99_ms"] < 20 and pass_cost["pass_new_cpu_us"] < 1000,
         }
     )

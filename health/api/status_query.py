@@ -23,8 +23,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from health.services import access
+from passes.answers import public_status_payload
 
-from .common import status_payload
 from .throttling import id_number_checked, public_throttles_exceeded
 from .views import StatusQueryView
 
@@ -49,7 +49,14 @@ def _rendered(payload: dict) -> dict:
         "reasons": [str(reason) for reason in payload["reasons"]],
         "valid_until": _moment(payload["valid_until"]),
         "computed_at": _moment(payload["computed_at"]),
+        "pass": _pass(payload["pass"]),
     }
+
+
+def _pass(issued: dict | None) -> dict | None:
+    if issued is None:
+        return None
+    return {"text": issued["text"], "expires_at": _moment(issued["expires_at"]), "qr_svg": issued["qr_svg"]}
 
 
 def _strict_constant(value: str):
@@ -101,7 +108,8 @@ def answer(request: HttpRequest) -> HttpResponse | None:
         request.public_throttle_wait = max(throttle.wait() for throttle in exceeded)
         return None
     health_status = access.status_public_by_digest(name=name, id_digest=checked.digest)
-    content = json.dumps(_rendered(status_payload(health_status)), ensure_ascii=False, separators=(",", ":"))
+    payload = public_status_payload(health_status, name=name, id_number=checked.number, id_digest=checked.digest)
+    content = json.dumps(_rendered(payload), ensure_ascii=False, separators=(",", ":"))
     response = HttpResponse(content.encode(), content_type="application/json")
     for header, value in _HEADERS.items():
         response[header] = value

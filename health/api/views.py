@@ -28,9 +28,10 @@ from health.selectors import (
 )
 from health.services import access, designations, itinerary, persons, risk_areas, tokens
 from health.status_reads import Screen, status_for_staff
+from passes.answers import PublicStatusSerializer, public_status_payload
 
 from . import serializers as s
-from .common import IsStaff, StatusSerializer, require_kind, status_payload
+from .common import IsStaff, require_kind, status_payload
 from .errors import BODY_REFUSED
 from .throttling import (
     DeclarationPersonThrottle,
@@ -292,7 +293,7 @@ class StatusQueryView(PublicView):
         tags=["public"],
         summary=_("查询本人健康状态"),
         request=s.StatusQueryInputSerializer,
-        responses={200: StatusSerializer, **PUBLIC_ERRORS},
+        responses={200: PublicStatusSerializer, **PUBLIC_ERRORS},
         auth=[],
     )
     def post(self, request):
@@ -300,7 +301,8 @@ class StatusQueryView(PublicView):
         # The digest the ID throttle and the serializer already computed for this number.
         digest = id_number_checked(request, data["id_number"]).digest
         health_status = access.status_public_by_digest(name=data["name"], id_digest=digest)
-        return Response(StatusSerializer(status_payload(health_status)).data)
+        payload = public_status_payload(health_status, name=data["name"], id_number=data["id_number"], id_digest=digest)
+        return Response(PublicStatusSerializer(payload).data)
 
 
 class DeclarationView(PublicView):
@@ -311,7 +313,7 @@ class DeclarationView(PublicView):
         tags=["public"],
         summary=_("申报行程并重新计算健康状态"),
         request=s.DeclarationInputSerializer,
-        responses={201: StatusSerializer, **PUBLIC_ERRORS},
+        responses={201: PublicStatusSerializer, **PUBLIC_ERRORS},
         auth=[],
     )
     def post(self, request):
@@ -329,7 +331,9 @@ class DeclarationView(PublicView):
             health_status = access.person_status_fresh(person.pk)
             # And their next queries read the primary until the replicas have this declaration.
             replicas.pin_to_primary(person.id_digest)
-        return Response(StatusSerializer(status_payload(health_status)).data, status=status.HTTP_201_CREATED)
+        digest = id_number_checked(request, data["id_number"]).digest
+        payload = public_status_payload(health_status, name=data["name"], id_number=data["id_number"], id_digest=digest)
+        return Response(PublicStatusSerializer(payload).data, status=status.HTTP_201_CREATED)
 
 
 # --- staff reads -------------------------------------------------------------------------------

@@ -60,8 +60,11 @@ def status_of_stranger(*, now: datetime | None = None) -> HealthStatus:
     """What a person with no data gets: the answer for an unknown ID number, or a known one with
     another name, on every public endpoint (api.md). It reveals nothing."""
     now = now or timezone.now()
-    decision = evaluate_unknown(now=now, policy=policy_current())
-    return _unsaved_status(status=decision.status, reasons=decision.reasons, valid_until=decision.valid_until, now=now)
+    policy = policy_current()
+    decision = evaluate_unknown(now=now, policy=policy)
+    status = _unsaved_status(status=decision.status, reasons=decision.reasons, valid_until=decision.valid_until, now=now)
+    status.policy_version = policy.version  # carried by the answer's pass, like a stored status's
+    return status
 
 
 def person_matching(*, name: str, id_number: str) -> Person | None:
@@ -86,7 +89,7 @@ def status_public(*, name: str, id_number: str) -> HealthStatus:
 # What the public answer and the staleness check read of the status row, and its person's name, by
 # digest: one indexed join, compiled once (prepared.py). The instance made from it has only these
 # fields loaded (any other would be read with a query of its own): it is answered, never saved.
-_STATUS_FIELDS = ["person_id", "status", "reasons", "valid_until", "computed_at", "dirty"]
+_STATUS_FIELDS = ["person_id", "status", "reasons", "valid_until", "computed_at", "policy_version", "dirty"]  # in the model's field order (from_db)
 _STATUS_BY_DIGEST = Prepared(
     lambda digest: (
         # From the person, the status row outer-joined: an unknown number, a known one with another name

@@ -43,7 +43,7 @@ def test_query_answers_the_stored_status_without_credentials(api, db):
     assert response.json()["status"] == "popup"
     assert response.json()["label"] == "弹窗"
     assert response.json()["reasons"] == ["P", "itinerary_not_declared"]
-    assert set(response.json()) == {"status", "label", "reasons", "valid_until", "computed_at"}
+    assert set(response.json()) == {"status", "label", "reasons", "valid_until", "computed_at", "pass"}
     assert response["Cache-Control"] == "no-store"
 
 
@@ -64,6 +64,7 @@ def test_query_for_an_unknown_number_answers_as_a_person_with_no_data(api, db):
         "reasons": STRANGER_REASONS,
         "valid_until": None,
         "computed_at": stranger_answer.json()["computed_at"],
+        "pass": stranger_answer.json()["pass"],
     }
     assert not Person.objects.filter(id_digest=id_number_digest(stranger["id_number"])).exists()
 

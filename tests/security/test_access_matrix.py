@@ -53,6 +53,10 @@ API = {
     "correction request":     "202  202  202  202  202  202  202  202  202  202  202  202  202",
     "declaration":            "201  201  201  201  201  201  201  201  201  201  201  201  201",
     "schema":                 "200  200  200  200  200  200  200  200  200  200  200  200  200",
+    # the signed pass (docs/pass.md): public; the QR image only for an authentic pass (here not one: 400)
+    "pass keys":              "200  200  200  200  200  200  200  200  200  200  200  200  200",
+    "pass check":             "200  200  200  200  200  200  200  200  200  200  200  200  200",
+    "pass qr":                "400  400  400  400  400  400  400  400  400  400  400  400  400",
 }
 
 # admin model -> "changelist/change page of A's first object" for each role; "-" when there is no object.
@@ -140,6 +144,9 @@ def endpoints(world) -> dict:
         "correction request": ("post", "/api/v1/status/corrections/", {**pa, "message": "我已解除隔离"}),
         "declaration": ("post", "/api/v1/status/declarations/", {**pa, "city_codes": ["110000"]}),
         "schema": ("get", "/api/v1/schema/", None),
+        "pass keys": ("get", "/api/v1/passes/keys/", None),
+        "pass check": ("post", "/api/v1/passes/check/", {"text": "HK1:not-a-pass"}),
+        "pass qr": ("get", "/api/v1/passes/qr/?t=HK1%3Anot-a-pass", None),
     }
 
 
