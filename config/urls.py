@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from passes import urls as passes_urls
+from health.passes import urls as passes_urls
 
 api_v1 = [
     path("", include("health.api.urls")),

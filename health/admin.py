@@ -49,12 +49,12 @@ from health.models import (
     StatusCorrectionRequest,
     StatusEvent,
 )
+from health.passes.staff import last_pass_shown
 from health.selectors import persons_visible_to, policy_timeline, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
 from health.services.persons import person_find, person_name_correct
 from health.services.statuses import policy_current
 from health.status_reads import Channel, channel_words
-from passes.staff import last_pass_shown
 
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.

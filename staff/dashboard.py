@@ -442,7 +442,7 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["corrections"] = open_corrections(user)
         context["verification"] = verification_summary()
         context["policy"] = policy_versions(user, now=now)
-        from passes.staff import passes_summary
+        from health.passes.staff import passes_summary
 
         context["passes"] = passes_summary(now=now)
     return context

@@ -87,7 +87,7 @@ INSTALLED_APPS = [
     "hotels",
     "entrants",
     "staff",  # the staff layer above the record apps: admin site, person page, dashboards
-    "passes",  # the signed pass of a status answer and its verification (docs/pass.md)
+    "health.passes",  # the signed pass of a status answer and its verification (docs/pass.md)
 ]
 
 MIDDLEWARE = [

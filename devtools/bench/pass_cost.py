@@ -11,10 +11,11 @@ from django.utils import timezone
 
 
 def pass_cpu_us(count: int = 2000) -> dict:
+    from health.population import person_identity
+
     from health.identity import id_number_digest
     from health.models import HealthStatus
-    from health.population import person_identity
-    from passes.answers import public_status_payload
+    from health.passes.answers import public_status_payload
 
     now = timezone.now()
     identities = [person_identity(10_000_000 + n) for n in range(count)]

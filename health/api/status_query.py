@@ -22,8 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from health.passes.answers import public_status_payload
 from health.services import access
-from passes.answers import public_status_payload
 
 from .throttling import id_number_checked, public_throttles_exceeded
 from .views import StatusQueryView

@@ -19,6 +19,7 @@ from health import replicas
 from health.auth import ITINERARY_STAYS
 from health.errors import NotVisible
 from health.models import Organisation
+from health.passes.answers import PublicStatusSerializer, public_status_payload
 from health.selectors import (
     designations_visible_to,
     person_declarations_recent,
@@ -28,7 +29,6 @@ from health.selectors import (
 )
 from health.services import access, designations, itinerary, persons, risk_areas, tokens
 from health.status_reads import Screen, status_for_staff
-from passes.answers import PublicStatusSerializer, public_status_payload
 
 from . import serializers as s
 from .common import IsStaff, require_kind, status_payload

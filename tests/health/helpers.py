@@ -28,7 +28,7 @@ def without_computed_at(body: dict) -> dict:
 
 def pass_shape(issued: dict) -> dict:
     """A pass's keys, its verdict and its claims other than the holder's masked name, number and reference."""
-    from passes.verify import verify_pass
+    from health.passes.verify import verify_pass
 
     verified = verify_pass(issued["text"])
     payload = {key: value for key, value in verified.payload.items() if key not in ("n", "d", "h")}

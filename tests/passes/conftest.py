@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from passes import issue, keys
+from health.passes import issue, keys
 
 
 @pytest.fixture(autouse=True)

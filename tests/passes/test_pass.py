@@ -14,9 +14,9 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from health.models import HealthStatus
-from passes import issue, keys
-from passes.models import PassKey
-from passes.verify import Refusal, verify_pass
+from health.passes import issue, keys
+from health.passes.models import PassKey
+from health.passes.verify import Refusal, verify_pass
 from tests import factories
 from tests.health.test_api_public import DECLARE, QUERY, with_beijing_stay
 

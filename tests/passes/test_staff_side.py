@@ -17,8 +17,8 @@ def test_the_health_department_s_home_page_counts_passes_per_hour_and_shows_the_
     for name in ("张三", "李四", "王五"):
         api.post(QUERY, with_beijing_stay(name), format="json")
     api.post(QUERY, factories.person_payload("赵六"), format="json")  # a stranger's pass counts too
-    from passes import keys
-    from passes.staff import passes_summary
+    from health.passes import keys
+    from health.passes.staff import passes_summary
 
     summary = passes_summary()
     assert summary["total"] == 4 and summary["hours"][-1]["count"] == 4 and len(summary["hours"]) == 12

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from health.display import beijing_time
-from passes.verify import verify_pass
+from health.passes.verify import verify_pass
 
 
 class Command(BaseCommand):

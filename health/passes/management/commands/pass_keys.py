@@ -2,8 +2,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from health.display import beijing_time
-from passes import keys
-from passes.models import PassKey
+from health.passes import keys
+from health.passes.models import PassKey
 
 
 class Command(BaseCommand):
