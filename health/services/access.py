@@ -11,12 +11,11 @@ from django.utils import timezone
 
 from health import replicas
 from health.engine.rules import evaluate_unknown
-from health.identity import id_number_digest_or_none
-from health.models import HealthStatus, Person, StatusAccess
+from health.identity import digest_or_none, name_key
+from health.models import HealthStatus, Person, PersonAlias, StatusAccess
 from health.prepared import Prepared
 from health.redaction import identity_numbers_redact
 from health.selectors import user_is_admin, user_organisation
-from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
 
@@ -95,18 +94,23 @@ def status_of_stranger(*, now: datetime | None = None) -> HealthStatus:
 
 def person_matching(*, name: str, id_number: str) -> Person | None:
     """The person with this ID number and this very name (one indexed lookup), else None."""
-    digest = id_number_digest_or_none(id_number)
+    digest = digest_or_none(id_number)
     if digest is None:
         return None
     person = Person.objects.filter(id_digest=digest).first()
-    if person is None or person.name != name_normalise(name):
+    if person is None:
+        alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+        if alias is None or name_key(alias.name) != name_key(name):
+            return None
+        return alias.person
+    if name_key(person.name) != name_key(name):
         return None
     return person
 
 
 def status_public(*, name: str, id_number: str) -> HealthStatus:
     """A resident's own status, fresh; a stranger's answer when the number and name do not match."""
-    digest = id_number_digest_or_none(id_number)
+    digest = digest_or_none(id_number)
     if digest is None:
         return status_of_stranger()
     return status_public_by_digest(name=name, id_digest=digest)
@@ -138,7 +142,13 @@ def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     found = replicas.read(
         lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest)
     )
-    if not found or found[0][-1] != name_normalise(name):
+    if not found:
+        # A document left by a merge leads to the kept person, under the name registered with it.
+        alias = PersonAlias.objects.filter(digest=id_digest).values_list("person_id", "name").first()
+        if alias is not None and name_key(alias[1]) == name_key(name):
+            return person_status_fresh(alias[0], now=now)
+        return status_of_stranger(now=now)
+    if name_key(found[0][-1]) != name_key(name):
         return status_of_stranger(now=now)
     *values, _stored_name = found[0]
     if values[1] is None:
