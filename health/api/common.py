@@ -99,6 +99,22 @@ class PersonSerializer(DocumentFields):
     name = serializers.CharField(max_length=64, label=_("姓名"))
 
 
+class DocumentOutput(serializers.Serializer):
+    """A person as a record's answer names them: the name and the masked number; for a document other
+    than the resident ID also its type and issuing state (a resident's answer is as it always was)."""
+
+    name = serializers.CharField()
+    id_masked = serializers.CharField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        kind = getattr(instance, "document_type", DocumentType.RESIDENT_ID)
+        if kind != DocumentType.RESIDENT_ID:
+            data["document_type"] = kind
+            data["nationality"] = instance.nationality
+        return data
+
+
 class PastDateTimeField(serializers.DateTimeField):
     """A time of something that has happened: not in the future (beyond clock skew), not before 2019-12."""
 
