@@ -357,3 +357,15 @@ def name_key(name: str) -> str:
     """The form two names are compared in: the normal form, case folded (Latin names: `John SMITH` is
     `JOHN  smith`); Chinese names are unchanged by it."""
     return name_normalise(name).casefold()
+
+
+def document_label(person_or_type: object, nationality: str = "") -> str:
+    """`护照 GBR`, `居民身份证`: the document a person is keyed by (a Person, or a document type and state)."""
+    if isinstance(person_or_type, str):
+        kind = person_or_type
+    else:
+        kind = getattr(person_or_type, "document_type", "")
+        nationality = getattr(person_or_type, "nationality", "")
+    kind = kind or DocumentType.RESIDENT_ID
+    label = str(DOCUMENT_TYPES.get(kind, kind))
+    return f"{label} {nationality}" if nationality else label

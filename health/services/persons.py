@@ -36,6 +36,22 @@ def person_find(*, id_number: "str | Document") -> Person | None:
     return Person.objects.filter(id_digest=digest).first() or _alias_person(digest)
 
 
+def person_registered(id_number: "str | Document") -> tuple[Person | None, str | None]:
+    """(the person, the name registered with this number or document), or (None, None): for forms that
+    warn of a name that contradicts a known document before the service refuses it."""
+    digest = document_of(id_number).digest
+    person = Person.objects.filter(id_digest=digest).first()
+    if person is not None:
+        return person, person.name
+    alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+    return (alias.person, alias.name) if alias is not None else (None, None)
+
+
+def same_name(stored: str | None, given: str | None) -> bool:
+    """Whether a given name is the stored one, as the services compare them (`name_key`)."""
+    return stored is not None and given is not None and name_key(stored) == name_key(given)
+
+
 def _alias_person(digest: str) -> Person | None:
     alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
     return alias.person if alias is not None else None
