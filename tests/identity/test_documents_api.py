@@ -192,11 +192,20 @@ def test_the_public_query_declaration_and_correction_take_any_document(world, ap
         assert number_of(who) not in response.content.decode()
 
 
-def test_the_public_throttle_counts_a_document_under_its_digest(world, api, settings):
-    from django.core.cache import cache
+def test_the_public_throttles_count_a_document_per_person(world, api, settings):
+    # the owner's budget is per document and name: a passport's third query in the window is refused,
+    # another passport (or the same number from another state) is counted apart
+    import copy
 
+    from django.test import override_settings
+
+    config = copy.deepcopy(settings.REST_FRAMEWORK)
+    config["DEFAULT_THROTTLE_RATES"] = {**config["DEFAULT_THROTTLE_RATES"], "public_person": "2/minute"}
+    config["DEFAULT_THROTTLE_RATES"]["public_address"] = "100/minute"
+    config["DEFAULT_THROTTLE_RATES"]["public_id_number"] = "100/minute"
     who = person("passport")
-    for _ in range(2):
-        assert api.post(QUERY, who, format="json").status_code == 200
-    keys = [key for key in cache._cache] if hasattr(cache, "_cache") else []
-    assert not any(number_of(who) in str(key) for key in keys)
+    with override_settings(REST_FRAMEWORK=config):
+        answers = [api.post(QUERY, who, format="json").status_code for _ in range(3)]
+        other_state = api.post(QUERY, {**who, "nationality": "USA"}, format="json").status_code
+    assert answers == [200, 200, 429]
+    assert other_state == 200
