@@ -17,8 +17,18 @@ from .common import DocumentFields, IsStaff, require_kind
 from .serializers import MaskedPersonSerializer
 from .views import ERRORS, NOT_FOUND
 
+_DOCUMENT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id_number": {"type": "string"},
+        "document_type": {"type": "string"},
+        "document_number": {"type": "string"},
+        "nationality": {"type": "string"},
+    },
+}
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"$ref": "#/components/schemas/DocumentFields"}]})
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, _DOCUMENT_SCHEMA]})
 class PersonRefField(serializers.Field):
     """A person: their id (as the staff read and the dashboard show it), or a document object
     (`{id_number}` or `{document_type, document_number, nationality?}`), never a number in the URL."""
@@ -27,6 +37,8 @@ class PersonRefField(serializers.Field):
 
     def to_internal_value(self, data):
         if type(data) is int:
+            if not 0 < data < 2**63:
+                self.fail("invalid")  # no such person; and never an out-of-range integer to the database
             return data
         if not isinstance(data, dict):
             self.fail("invalid")

@@ -120,6 +120,8 @@ def test_only_administrators_and_health_may_merge_and_bad_requests_change_nothin
     assert world["health"].post(MERGE, {**body, "merge": kept.pk}, format="json").status_code == 400
     assert world["health"].post(MERGE, {**body, "reason": " "}, format="json").status_code == 400
     assert world["health"].post(MERGE, {**body, "merge": 999999}, format="json").status_code == 404
+    for hostile in (10**30, -1, True, "1", [1], None):
+        assert world["health"].post(MERGE, {**body, "merge": hostile}, format="json").status_code == 400
     bad = world["health"].post(MERGE, {**body, "merge": {"document_type": "visa", "document_number": "1"}},
                                format="json")
     assert bad.status_code == 400
