@@ -98,13 +98,10 @@ def person_matching(*, name: str, id_number: str) -> Person | None:
     if digest is None:
         return None
     person = Person.objects.filter(id_digest=digest).first()
-    if person is None:
+    if person is None or name_key(person.name) != name_key(name):
+        # A merged document (the same work for an unknown number and another name).
         alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
-        if alias is None or name_key(alias.name) != name_key(name):
-            return None
-        return alias.person
-    if name_key(person.name) != name_key(name):
-        return None
+        return alias.person if alias is not None and name_key(alias.name) == name_key(name) else None
     return person
 
 
@@ -142,13 +139,12 @@ def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     found = replicas.read(
         lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest)
     )
-    if not found:
-        # A document left by a merge leads to the kept person, under the name registered with it.
+    if not found or name_key(found[0][-1]) != name_key(name):
+        # A document left by a merge leads to the kept person, under the name registered with it. Looked
+        # up for an unknown number and for a known one with another name alike: the same work for both.
         alias = PersonAlias.objects.filter(digest=id_digest).values_list("person_id", "name").first()
         if alias is not None and name_key(alias[1]) == name_key(name):
             return person_status_fresh(alias[0], now=now)
-        return status_of_stranger(now=now)
-    if name_key(found[0][-1]) != name_key(name):
         return status_of_stranger(now=now)
     *values, _stored_name = found[0]
     if values[1] is None:

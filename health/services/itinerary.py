@@ -112,13 +112,12 @@ def declaration_submit(
     name = name_normalise(name)
     declared_at = declared_at or timezone.now()
     person = Person.objects.filter(id_digest=digest).first()
-    known_as = person.name if person is not None else None
-    if person is None:
-        # A document left by a merge: the kept person, under the name registered with that document.
+    if person is None or name_key(person.name) != name_key(name):
+        # A document left by a merge: the kept person, under the name registered with that document
+        # (looked up for an unknown number and another name alike: the same work for both).
         alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
-        if alias is not None:
-            person, known_as = alias.person, alias.name
-    if person is None or name_key(known_as) != name_key(name):
+        person = alias.person if alias is not None and name_key(alias.name) == name_key(name) else None
+    if person is None:
         kept = KeptDeclaration(
             id_digest=digest, name=name, declared_at=declared_at, region_codes=codes, client_digest=client_digest
         )
