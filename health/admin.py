@@ -94,7 +94,7 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
     search_fields = ("name",)
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
     # The status, its reasons, valid_until and computed_at are on the explanation above the fields.
-    fields = ("name", "id_masked", "created_at")
+    fields = ("name", "document_display", "id_masked", "created_at")
     readonly_fields = fields
     # The history is on the page's explanation (health.explanations), with the reasons in words.
 
