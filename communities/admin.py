@@ -16,10 +16,12 @@ from communities.models import Community, QuarantineRecord
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
+from health.document_forms import DocumentFormFields
 from health.explanations import cause_label, reasons_labels
-from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean, id_number_digest, name_normalise
-from health.models import HealthStatus, Organisation, Person, Region, StatusEvent
+from health.forms import TimeBoundsForm
+from health.identity import name_normalise
+from health.models import HealthStatus, Organisation, Region, StatusEvent
+from health.services.persons import person_registered, same_name
 
 STATUS_LABELS = dict(HealthStatus.Code.choices)
 
@@ -29,16 +31,13 @@ def _status_label(code: str) -> str:
 
 
 # --- forms ---------------------------------------------------------------------------------
-class QuarantineAddForm(TimeBoundsForm, forms.ModelForm):
+class QuarantineAddForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
     """Name and ID number of the person (found or created), and the quarantine itself."""
 
     past_times = ("started_at",)
     planned_times = ("planned_end_at",)
 
     person_name = forms.CharField(label=_("姓名"), max_length=64)
-    id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, widget=IdNumberInput()
-    )
 
     class Meta:
         model = QuarantineRecord
@@ -53,18 +52,16 @@ class QuarantineAddForm(TimeBoundsForm, forms.ModelForm):
     def clean_person_name(self) -> str:
         return name_normalise(self.cleaned_data["person_name"])
 
-    def clean_id_number(self) -> str:
-        return id_number_clean(self.cleaned_data["id_number"])
-
     def clean(self):
         data = super().clean()
+        self.clean_document(data)
         started_at, planned_end_at = data.get("started_at"), data.get("planned_end_at")
         if started_at and planned_end_at and planned_end_at < started_at:
             self.add_error("planned_end_at", _("计划解除时间不能早于开始时间。"))
         number, name = data.get("id_number"), data.get("person_name")
         if number and name:
-            person = Person.objects.filter(id_digest=id_number_digest(number)).first()
-            if person is not None and person.name != name:
+            person, registered = person_registered(number)
+            if person is not None and not same_name(registered, name):
                 self.add_error("person_name", _("该身份证号码已登记为另一姓名。"))
             community = data.get("community") or getattr(self, "member_community", None)
             if (
@@ -261,7 +258,7 @@ class QuarantineRecordAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSear
     # --- forms: add by name + ID number; change only the planned end, with a reason ---
     def get_fields(self, request, obj=None):
         if obj is None:
-            fields = ["person_name", "id_number", "kind", "started_at", "planned_end_at"]
+            fields = ["person_name", "document_type", "id_number", "nationality", "birth_date", "kind", "started_at", "planned_end_at"]
             return ["community", *fields] if self.is_admin(request) else fields
         if obj.lifted_at is None:
             return [*self.change_form_readonly[:5], "planned_end_at", "change_comment", *self.change_form_readonly[5:]]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from communities.models import Community, PlannedEndChange, QuarantineRecord
 from health import timebounds
 from health.errors import ApplicationError, NotAllowed, NotVisible
-from health.identity import id_number_clean
+from health.identity import Document, document_of
 from health.models import Organisation, Person
 from health.selectors import user_is_admin, user_organisation
 from health.services.organisations import organisation_create
@@ -60,7 +60,7 @@ def quarantine_register(
     actor,
     community: Organisation,
     person_name: str,
-    id_number: str,
+    id_number: str | Document,
     kind: str,
     started_at: datetime,
     planned_end_at: datetime | None = None,
@@ -71,7 +71,7 @@ def quarantine_register(
     _ensure_may_act(actor, community.pk)
     errors: dict[str, list] = {}
     try:
-        id_number = id_number_clean(id_number)
+        id_number = document_of(id_number)
     except ValidationError as error:
         errors["id_number"] = error.messages
     if kind not in QuarantineRecord.Kind.values:

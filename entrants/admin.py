@@ -18,11 +18,13 @@ from entrants.models import InboundCase
 from entrants.selectors import inbound_cases_visible_to
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.admin_status import AuditedStatusAdmin
+from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
 from health.explanations import reasons_labels
-from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean, id_number_digest, name_normalise
-from health.models import HealthStatus, Organisation, Person
+from health.forms import TimeBoundsForm
+from health.identity import name_normalise
+from health.models import HealthStatus, Organisation
+from health.services.persons import person_registered, same_name
 from health.services.statuses import policy_current
 
 
@@ -33,16 +35,13 @@ def _country_choices():
     )
 
 
-class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
+class InboundCaseForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
     """Adding names the person (name and ID number, never stored in clear); changing edits the three later facts."""
 
     past_times = ("quarantine_ended_at",)
     past_dates = ("entered_country_on", "entered_city_on")
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
-    id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput()
-    )
     origin_country = forms.ChoiceField(label=_("出发国家或地区"), choices=_country_choices, required=False)
 
     class Meta:
@@ -57,12 +56,9 @@ class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
         ]
 
     def clean_id_number(self):
-        raw = self.cleaned_data.get("id_number")
         if self.instance.pk is not None:
             return None
-        if not raw:
-            raise ValidationError(_("请填写身份证号。"))
-        return id_number_clean(raw)
+        return self.cleaned_data.get("id_number")
 
     def clean_person_name(self):
         name = name_normalise(self.cleaned_data.get("person_name") or "")
@@ -78,6 +74,7 @@ class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        self.clean_document(data)
         instance = self.instance
         entered = data.get("entered_country_on", instance.entered_country_on if instance.pk else None)
         if entered is not None:
@@ -92,8 +89,8 @@ class InboundCaseForm(TimeBoundsForm, forms.ModelForm):
         if instance.pk is not None and instance.released_at is not None and community != instance.managing_community:
             self.add_error("managing_community", _("已解除观察的入境人员不能变更管理社区。"))
         if instance.pk is None and data.get("id_number") and entered is not None:
-            person = Person.objects.filter(id_digest=id_number_digest(data["id_number"])).first()
-            if person is not None and person.name != data.get("person_name"):
+            person, registered = person_registered(data["id_number"])
+            if person is not None and not same_name(registered, data.get("person_name")):
                 self.add_error("person_name", _("该身份证号码已登记为另一姓名。"))
             elif person is not None and InboundCase.objects.filter(person=person, entered_country_on=entered).exists():
                 self.add_error("entered_country_on", _("该人员该日的入境记录已存在，请修改原记录。"))
@@ -226,7 +223,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdm
     # --- pages -------------------------------------------------------------------------------
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["person_name", "id_number", *InboundCaseForm.Meta.fields]
+            return ["person_name", "document_type", "id_number", "nationality", "birth_date", *InboundCaseForm.Meta.fields]
         return [
             "person_name_display",
             "person_id_masked",

@@ -17,13 +17,16 @@ from entrants.api.serializers import InboundCaseCreateInput
 from entrants.models import InboundCase
 from health import feeds
 from health.feeds import FeedRejected, format_of_media_type, format_of_name  # noqa: F401 - this feed's API
-from health.identity import id_number_digest, name_normalise
+from health.identity import document_of, name_key, name_normalise
 from health.models import Organisation, Person
 
 FORMATS = feeds.FORMATS
-REQUIRED = ("name", "id_number", "entered_country_on", "port", "origin_country")
+# A file names persons by `id_number`, or by the document columns (`document_number`), or both.
+REQUIRED = ("name", "id_number|document_number", "entered_country_on", "port", "origin_country")
 OPTIONAL = ("community_code", "quarantine_ended_at", "entered_city_on")
-FIELDS = REQUIRED + OPTIONAL
+# Travellers by passport or permit (docs/identity.md): `document_number` in place of `id_number`.
+DOCUMENT = ("document_type", "document_number", "nationality", "birth_date")
+FIELDS = ("name", "id_number", "entered_country_on", "port", "origin_country") + OPTIONAL + DOCUMENT
 MAX_ROWS = 10_000
 MAX_BYTES = 8 * 1024 * 1024
 TOO_LARGE = _("文件过大：每个文件最多 10000 行、8 MB，请分批导入。")
@@ -51,9 +54,10 @@ def _plain(errors) -> dict:
 def _scrub(errors: dict[str, list[str]], row: dict) -> dict[str, list[str]]:
     """No message may carry the row's ID number, whatever column it was typed into."""
     secrets = {str(value).strip() for value in row.values() if value is not None and len(str(value).strip()) >= 6}
-    number = str(row.get("id_number") or "").strip()
-    if number:
-        secrets.add(number)
+    for column in ("id_number", "document_number"):
+        number = str(row.get(column) or "").strip()
+        if number:
+            secrets.add(number)
     scrubbed = {}
     for field, messages in errors.items():
         cleaned = []
@@ -85,8 +89,14 @@ class EntrantRows(feeds.SerializerRows):
         return {"communities": self.context}
 
     def payload(self, values: dict) -> dict:
+        person = {"name": values.get("name"), "id_number": values.get("id_number")}
+        for field in DOCUMENT:
+            if _blank_to_none(values.get(field)) is not None:
+                person[field] = values[field]
+        if "document_number" in person and _blank_to_none(person["id_number"]) is None:
+            del person["id_number"]  # a passport row: the document columns name the person
         payload = {
-            "person": {"name": values.get("name"), "id_number": values.get("id_number")},
+            "person": person,
             "entered_country_on": values.get("entered_country_on"),
             "port": values.get("port"),
             "origin_country": values.get("origin_country"),
@@ -135,14 +145,14 @@ def _cross_check(rows: list[services.FeedRow]) -> dict[int, dict[str, list[str]]
     def add(line, field, message):
         errors.setdefault(line, {}).setdefault(field, []).append(str(message))
 
-    # The serializer already returned canonical numbers: hash, do not validate again.
-    digests = {row.line: id_number_digest(row.id_number) for row in rows}
+    # The serializer already returned canonical numbers (or Documents): hash, do not validate again.
+    digests = {row.line: document_of(row.id_number).digest for row in rows}
     first_name: dict[str, tuple[int, str]] = {}
     first_entry: dict[tuple[str, object], int] = {}
     for row in rows:
         digest = digests[row.line]
         seen = first_name.setdefault(digest, (row.line, row.name))
-        if seen[1] != row.name:
+        if name_key(seen[1]) != name_key(row.name):
             add(row.line, "name", _("同一身份证号码在第 %(line)s 行的姓名不同。") % {"line": seen[0]})
         key = (digest, row.entered_country_on)
         earlier = first_entry.setdefault(key, row.line)
@@ -157,7 +167,7 @@ def _cross_check(rows: list[services.FeedRow]) -> dict[int, dict[str, list[str]]
     }
     for row in rows:
         digest = digests[row.line]
-        if digest in known and known[digest] != row.name:
+        if digest in known and name_key(known[digest]) != name_key(row.name):
             add(row.line, "name", _("该身份证号码已登记为另一姓名。"))
         released_at, community = stored.get((digest, row.entered_country_on), (None, None))
         if released_at is not None and row.community_code and row.community_code != community:

@@ -23,14 +23,16 @@ from rest_framework_api_key.models import APIKey
 
 from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
+from health.admin_merge import merge_selected
 from health.admin_preview import ImpactPreviewAdmin
 from health.admin_status import AuditedStatusAdmin
 from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
+from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError, PersonConflict
 from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence
 from health.forms import IdNumberInput, TimeBoundsForm
-from health.identity import id_number_clean, name_normalise
+from health.identity import document_label, name_normalise
 from health.models import (
     WITHDRAWAL_REASON_MAX,
     Designation,
@@ -52,7 +54,8 @@ from health.models import (
 from health.passes.staff import last_pass_shown
 from health.selectors import persons_visible_to, policy_timeline, user_organisation
 from health.services import corrections, designations, policy, risk_areas, staff, tokens
-from health.services.persons import person_find, person_name_correct
+from health.services.merge import may_merge
+from health.services.persons import person_find, person_name_correct, person_registered, same_name
 from health.services.statuses import policy_current
 from health.status_reads import Channel, channel_words
 
@@ -89,11 +92,13 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
     organisation_kinds = ALL_KINDS
     organisation_field = None
     id_digest_lookup = "id_digest"
-    list_display = ("name", "id_masked", "created_at")
+    list_display = ("name", "document_display", "id_masked", "created_at")
+    # Two persons who are one (a passport and a resident ID): health.admin_merge.
+    actions = [merge_selected]
     search_fields = ("name",)
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
     # The status, its reasons, valid_until and computed_at are on the explanation above the fields.
-    fields = ("name", "id_masked", "created_at")
+    fields = ("name", "document_display", "id_masked", "created_at")
     readonly_fields = fields
     # The history is on the page's explanation (health.explanations), with the reasons in words.
 
@@ -107,6 +112,13 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
 
     def has_add_permission(self, request) -> bool:
         return False  # persons come with their records (services), never on their own
+
+    def has_merge_permission(self, request) -> bool:
+        return self.allowed(request) and may_merge(request.user)
+
+    @admin.display(description=_("证件"))
+    def document_display(self, obj):
+        return document_label(obj)
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
@@ -386,16 +398,13 @@ class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdm
 
 
 # --- designations --------------------------------------------------------------------------------
-class DesignationForm(TimeBoundsForm, forms.ModelForm):
+class DesignationForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
     """Adding names the person by name and ID number (kept only as a digest); changing corrects the times."""
 
     past_times = ("designated_at",)
     planned_times = ("cleared_at",)
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
-    id_number = forms.CharField(
-        label=_("身份证号"), max_length=32, required=False, widget=IdNumberInput()
-    )
 
     class Meta:
         model = Designation
@@ -404,10 +413,7 @@ class DesignationForm(TimeBoundsForm, forms.ModelForm):
     def clean_id_number(self):
         if self.instance.pk is not None:
             return None
-        raw = self.cleaned_data.get("id_number")
-        if not raw:
-            raise ValidationError(_("请填写身份证号。"))
-        return id_number_clean(raw)
+        return self.cleaned_data.get("id_number")
 
     def clean_person_name(self):
         name = name_normalise(self.cleaned_data.get("person_name") or "")
@@ -417,13 +423,14 @@ class DesignationForm(TimeBoundsForm, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        self.clean_document(cleaned)
         start, end = cleaned.get("designated_at"), cleaned.get("cleared_at")
         if start and end and end < start:
             self.add_error("cleared_at", _("解除时间不能早于认定时间。"))
         number, name = cleaned.get("id_number"), cleaned.get("person_name")
         if self.instance.pk is None and number and name:
-            known = person_find(id_number=number)
-            if known is not None and known.name != name:
+            known, registered = person_registered(number)
+            if known is not None and not same_name(registered, name):
                 self.add_error("person_name", PersonConflict.default_message)
         return cleaned
 
@@ -446,7 +453,7 @@ class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ("person_name", "id_number", "kind", "designated_at", "cleared_at")
+            return ("person_name", "document_type", "id_number", "nationality", "birth_date", "kind", "designated_at", "cleared_at")
         if obj.withdrawn_at is not None:
             return ("person", "kind", "designated_at", "cleared_at", *self.withdrawal_fields)
         return ("person", "kind", "designated_at", "cleared_at")

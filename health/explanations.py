@@ -104,6 +104,7 @@ TEST_REFUSALS = {
 CAUSES = {
     "": _("重新判定"),
     "person_created": _("新登记人员"),
+    "persons_merged": _("合并重复登记的人员"),
     "declaration": _("本人申报行程"),
     "itinerary_stays": _("平台行程数据更新"),
     "itinerary_feed": _("平台行程数据导入"),

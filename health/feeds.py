@@ -238,7 +238,9 @@ def csv_header(header: list[str], columns: tuple[str, ...], required: tuple[str,
     """The header's column names; FeedRejected (line 1) for an unknown, a missing or a repeated column."""
     names = [column.strip().lower() for column in header]
     unknown = [column for column in names if column not in columns]
-    missing = [column for column in required if column not in names]
+    # A required entry "a|b" is met by either column (a border-control file names persons by
+    # `id_number` or by the document columns); the message names the first.
+    missing = [column.split("|")[0] for column in required if not any(one in names for one in column.split("|"))]
     repeated = sorted({column for column in names if names.count(column) > 1})
     errors = []
     if unknown:

@@ -123,7 +123,15 @@ class Person(models.Model):
 
     name = models.CharField(_("姓名"), max_length=64)
     id_digest = models.CharField(_("身份证号摘要"), max_length=64, unique=True, editable=False)
-    id_masked = models.CharField(_("身份证号"), max_length=18, editable=False)
+    id_masked = models.CharField(_("证件号码"), max_length=24, editable=False)
+    # The document that keys the person (health.identity.DOCUMENT_TYPES): the resident ID unless told.
+    document_type = models.CharField(
+        _("证件类型"), max_length=32, editable=False, default="resident_id", db_default="resident_id"
+    )
+    nationality = models.CharField(_("国籍"), max_length=3, blank=True, editable=False, default="", db_default="")
+    # From the resident ID (or the 18-character permanent residence card), or as given on a passport
+    # record: only for suggesting likely duplicates across documents.
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True, editable=False, db_index=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -707,3 +715,53 @@ class StatusVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} {self.checked} / {self.mismatches}"
+
+
+class PersonAlias(models.Model):
+    """Another document's digest that leads to a kept person: left by a merge (health.services.merge).
+
+    A later record, query or declaration under that document lands on the kept person; the name
+    registered under it (normal form) is the one the public must give with that document.
+    """
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="aliases", verbose_name=_("人员"))
+    digest = models.CharField(_("证件摘要"), max_length=64, unique=True, editable=False)
+    name = models.CharField(_("姓名"), max_length=64, editable=False)
+    id_masked = models.CharField(_("证件号码"), max_length=24, editable=False)
+    document_type = models.CharField(_("证件类型"), max_length=32, editable=False)
+    nationality = models.CharField(_("国籍"), max_length=3, blank=True, editable=False, default="")
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("人员的其他证件")
+        verbose_name_plural = _("人员的其他证件")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.id_masked}"
+
+
+class PersonMerge(models.Model):
+    """Append-only audit of a merge: who merged which person into which, why, and what moved."""
+
+    kept = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="merges", verbose_name=_("保留的人员"), editable=False
+    )
+    merged_name = models.CharField(_("并入人员姓名"), max_length=64, editable=False)
+    merged_masked = models.CharField(_("并入人员证件号码"), max_length=24, editable=False)
+    merged_document_type = models.CharField(_("并入人员证件类型"), max_length=32, editable=False)
+    merged_person_id = models.BigIntegerField(_("并入人员编号"), editable=False)
+    reason = models.CharField(_("合并原因"), max_length=255, editable=False)
+    moved = models.JSONField(_("移动的记录"), default=dict, editable=False)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("操作人"), editable=False
+    )
+    merged_at = models.DateTimeField(_("合并时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("人员合并记录")
+        verbose_name_plural = _("人员合并记录")
+        ordering = ["-merged_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} {self.merged_masked} → {self.kept}"

@@ -7,12 +7,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from health import registry
-from health.identity import id_number_digest_or_none
+from health.identity import digest_or_none
 from health.models import (
     Designation,
     ItineraryDeclaration,
     Organisation,
     Person,
+    PersonAlias,
     Policy,
     Region,
     RiskArea,
@@ -78,8 +79,12 @@ def persons_visible_to(user: AbstractBaseUser):
 
 def person_readable_by(user: AbstractBaseUser, *, id_number: str):
     """The person with this ID number if the staff account may read their status, else None."""
-    digest = id_number_digest_or_none(id_number)
+    digest = digest_or_none(id_number)
     person = Person.objects.filter(id_digest=digest).first() if digest else None
+    if person is None and digest:
+        # A document left by a merge leads to the kept person.
+        alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+        person = alias.person if alias is not None else None
     if person is None:
         return None
     if user_is_health(user):

@@ -19,12 +19,13 @@ from django.utils.translation import gettext_lazy as _
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
+from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
 from health.explanations import reasons_labels, status_evidence, status_label, status_summary
-from health.forms import IdNumberInput
-from health.identity import id_number_clean, id_number_digest, name_normalise
+from health.identity import name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
+from health.services.persons import person_registered, same_name
 from health.services.statuses import policy_current
 from health.status_reads import Screen, statuses_for_staff
 from hotels import selectors, services
@@ -125,16 +126,10 @@ class PastDateTimeFormField(forms.SplitDateTimeField):
         return moment
 
 
-class CheckInRegistrationForm(forms.ModelForm):
-    """The front desk's registration: who, when, from where, with which tests."""
+class CheckInRegistrationForm(DocumentFormFields, forms.ModelForm):
+    """The front desk's registration: who (by any identity document), when, from where, with which tests."""
 
     person_name = forms.CharField(label=_("姓名"), max_length=64)
-    id_number = forms.CharField(
-        label=_("身份证号"),
-        max_length=32,
-        widget=IdNumberInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("18位居民身份证号码；系统只保存加密摘要和脱敏号码。"),
-    )
     # Set by CheckInAdmin.get_form: the desk's own hotel (None for an administrator, who picks one).
     desk_hotel: Organisation | None = None
 
@@ -146,18 +141,16 @@ class CheckInRegistrationForm(forms.ModelForm):
     def clean_person_name(self):
         return name_normalise(self.cleaned_data["person_name"])
 
-    def clean_id_number(self):
-        return id_number_clean(self.cleaned_data["id_number"])
-
     def clean(self):
         cleaned = super().clean()
+        self.clean_document(cleaned)
         name, number = cleaned.get("person_name"), cleaned.get("id_number")
         if not (name and number):
             return cleaned
-        person = Person.objects.filter(id_digest=id_number_digest(number)).first()
+        person, registered = person_registered(number)
         if person is None:
             return cleaned
-        if person.name != name:
+        if not same_name(registered, name):
             self.add_error("person_name", _("该身份证号码已登记为另一姓名，请核对。"))
             return cleaned
         hotel = self.desk_hotel or cleaned.get("hotel")
@@ -292,7 +285,7 @@ class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, 
     def get_fieldsets(self, request, obj=None):
         if obj is not None:
             return [(None, {"fields": self.CHANGE_FIELDS})]
-        fields = ["person_name", "id_number"]
+        fields = ["person_name", "document_type", "id_number", "nationality", "birth_date"]
         if self.is_admin(request):
             fields.append("hotel")
         fields += ["checked_in_at", "origin_region", "health_management_accepted"]

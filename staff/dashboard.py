@@ -445,4 +445,24 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         from health.passes.staff import passes_summary
 
         context["passes"] = passes_summary(now=now)
+        context["duplicates"] = likely_duplicates()
     return context
+
+
+def likely_duplicates(*, limit: int = 20) -> list[dict]:
+    """Persons who may be one, registered under different documents (health.services.merge): each
+    group with a link to the persons list showing just them, where the merge action is."""
+    from health.identity import document_label
+    from health.services.merge import merge_suggestions
+
+    return [
+        {
+            "birth_date": f"{group['birth_date']:%Y-%m-%d}",
+            "persons": [
+                {"name": person.name, "document": document_label(person), "id_masked": person.id_masked}
+                for person in group["persons"]
+            ],
+            "url": _admin_url("health_person_changelist") + "?id__in=" + ",".join(str(p.pk) for p in group["persons"]),
+        }
+        for group in merge_suggestions(limit=limit)
+    ]

@@ -72,6 +72,7 @@ WALKED = {
     ("health.Designation", "withdraw_selected"): "test_designation_withdrawn_by_the_admin_action_marks",
     ("health.Organisation", "change"): "test_organisation_change_form_offers_no_region_kind_or_code",
     ("communities.Community", "change"): "test_community_change_form_offers_nothing_to_write",
+    ("health.Person", "merge_selected"): "test_persons_merged_by_the_admin_action_marks",
 }
 
 
@@ -103,7 +104,7 @@ def test_every_admin_write_is_walked(admin_user):
 
 @pytest.mark.parametrize(
     "label",
-    ["health.Person", "health.ItineraryStay", "health.ItineraryDeclaration", "health.Region", "health.StatusEvent",
+    ["health.ItineraryStay", "health.ItineraryDeclaration", "health.Region", "health.StatusEvent",
      "health.StatusAccess", "hotels.NucleicAcidTest"],
 )
 def test_records_of_facts_offered_read_only(admin_user, label):
@@ -536,3 +537,29 @@ def test_community_change_form_offers_nothing_to_write(admin_user):
     stored = Organisation.objects.get(pk=community.pk)
     assert (stored.region_id, stored.code) == (community.region_id, community.code)
     assert mark_of(record.person_id) == before
+
+
+def test_persons_merged_by_the_admin_action_marks(admin_user):
+    # a person merged into another (the only write on persons: health.admin_merge) marks the kept one
+    from health.identity import document_clean
+    from health.models import Person, PersonMerge
+
+    kept = settled(lambda: designation_create(
+        actor=None, kind="close_contact", designated_at=timezone.now() - timedelta(days=2), name="孙八",
+        id_number=factories.id_number()))
+    other = settled(lambda: designation_create(
+        actor=None, kind="suspected", designated_at=timezone.now() - timedelta(days=1), name="孙八",
+        id_number=document_clean("passport", number="E00000001", nationality="CHN")))
+    before = mark_of(kept.person_id)
+
+    response = browser(admin_user).post(
+        "/admin/health/person/",
+        {"action": "merge_selected", "_selected_action": [kept.person_id, other.person_id], "post": "yes",
+         "keep": str(kept.person_id), "reason": "同一人"},
+    )
+
+    assert response.status_code == 302
+    assert not Person.objects.filter(pk=other.person_id).exists()
+    assert Designation.objects.get(pk=other.pk).person_id == kept.person_id
+    assert PersonMerge.objects.get().merged_by == admin_user
+    assert_marked(kept.person_id, before)

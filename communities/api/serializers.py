@@ -3,7 +3,14 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from communities.models import QuarantineRecord
-from health.api.common import PastDateTimeField, PersonSerializer, PlannedDateTimeField, StatusSerializer, ensure_order
+from health.api.common import (
+    DocumentOutput,
+    PastDateTimeField,
+    PersonSerializer,
+    PlannedDateTimeField,
+    StatusSerializer,
+    ensure_order,
+)
 
 
 class QuarantineCreateInput(serializers.Serializer):
@@ -21,7 +28,7 @@ class QuarantineListInput(serializers.Serializer):
     active = serializers.BooleanField(required=False, allow_null=True, default=None, label=_("仅未解除"))
 
 
-class QuarantinePersonOutput(serializers.Serializer):
+class QuarantinePersonOutput(DocumentOutput):
     name = serializers.CharField()
     id_masked = serializers.CharField()
 

@@ -8,7 +8,14 @@ from rest_framework import serializers
 from entrants.countries import country_clean, country_name
 from entrants.models import InboundCase
 from entrants.services import case_dates_errors
-from health.api.common import PastDateField, PastDateTimeField, PersonSerializer, StatusSerializer, status_payload
+from health.api.common import (
+    DocumentOutput,
+    PastDateField,
+    PastDateTimeField,
+    PersonSerializer,
+    StatusSerializer,
+    status_payload,
+)
 from health.models import Organisation
 
 
@@ -92,7 +99,7 @@ class InboundReleaseInput(serializers.Serializer):
     released_at = PastDateTimeField(required=False, allow_null=True, label=_("解除观察时间"))
 
 
-class PersonOutput(serializers.Serializer):
+class PersonOutput(DocumentOutput):
     name = serializers.CharField()
     id_masked = serializers.CharField()
 

@@ -10,7 +10,13 @@ from rest_framework import permissions, serializers
 
 from health import timebounds
 from health.errors import NotAllowed, NotVisible
-from health.identity import ID_NUMBER_INPUT_MAX, id_number_input_clean
+from health.identity import (
+    DOCUMENT_NUMBER_INPUT_MAX,
+    ID_NUMBER_INPUT_MAX,
+    DocumentType,
+    document_clean,
+    id_number_input_clean,
+)
 from health.models import HealthStatus, Organisation
 from health.selectors import user_is_admin, user_organisation
 from health.timebounds import CLOCK_SKEW, EARLIEST, PLANNING_HORIZON  # noqa: F401 - re-exported
@@ -44,11 +50,69 @@ class IdNumberField(serializers.CharField):
             raise serializers.ValidationError(error.messages) from None
 
 
-class PersonSerializer(serializers.Serializer):
-    """`{"name": "张三", "id_number": "11010519491231002X"}`; the number is validated, never echoed."""
+class DocumentFields(serializers.Serializer):
+    """The document of a person (api.md, "A person in a request"): `id_number`, or `document_type`,
+    `document_number`, `nationality` where it applies and an optional `birth_date`.
+
+    Validated by the one validator (health.identity.document_clean). A resident ID, sent either way,
+    comes out as `id_number` (the canonical number, exactly as before); another document comes out
+    as `id_number` holding its health.identity.Document, which every service takes in its place.
+    """
+
+    id_number = IdNumberField(required=False)
+    document_type = serializers.CharField(required=False, write_only=True, max_length=32, label=_("证件类型"))
+    document_number = serializers.CharField(
+        required=False, write_only=True, max_length=DOCUMENT_NUMBER_INPUT_MAX, label=_("证件号码")
+    )
+    nationality = serializers.CharField(required=False, write_only=True, max_length=8, label=_("国籍"))
+    birth_date = serializers.DateField(required=False, write_only=True, allow_null=True, label=_("出生日期"))
+
+    def validate(self, attrs):
+        kind = attrs.pop("document_type", None)
+        number = attrs.pop("document_number", None)
+        nationality = attrs.pop("nationality", None)
+        birth_date = attrs.pop("birth_date", None)
+        if kind in (None, DocumentType.RESIDENT_ID) and number is None:
+            if "id_number" not in attrs:
+                raise serializers.ValidationError({"id_number": [self.fields["id_number"].error_messages["required"]]})
+            return attrs
+        try:
+            attrs["id_number"] = document_input(kind, number, nationality, birth_date, request=self.context.get("request"))
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+def document_input(kind, number, nationality, birth_date, *, request=None):
+    """A document from the API's fields: a resident ID as its canonical number (through the public
+    throttles' shared cleaning on a public request), any other as a Document."""
+    document = document_clean(kind, number=number, nationality=nationality, birth_date=birth_date)
+    if document.document_type == DocumentType.RESIDENT_ID:
+        return document.number
+    return document
+
+
+class PersonSerializer(DocumentFields):
+    """`{"name": "张三", "id_number": "11010519491231002X"}` or `{"name", "document_type",
+    "document_number", "nationality"?, "birth_date"?}`; the number is validated, never echoed."""
 
     name = serializers.CharField(max_length=64, label=_("姓名"))
-    id_number = IdNumberField()
+
+
+class DocumentOutput(serializers.Serializer):
+    """A person as a record's answer names them: the name and the masked number; for a document other
+    than the resident ID also its type and issuing state (a resident's answer is as it always was)."""
+
+    name = serializers.CharField()
+    id_masked = serializers.CharField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        kind = getattr(instance, "document_type", DocumentType.RESIDENT_ID)
+        if kind != DocumentType.RESIDENT_ID:
+            data["document_type"] = kind
+            data["nationality"] = instance.nationality
+        return data
 
 
 class PastDateTimeField(serializers.DateTimeField):

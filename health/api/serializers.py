@@ -19,7 +19,7 @@ from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
 from .common import (
     BoundedListField,
-    IdNumberField,
+    DocumentFields,
     PastDateTimeField,
     PersonSerializer,
     PlannedDateTimeField,
@@ -47,11 +47,22 @@ class RiskLevelField(serializers.ChoiceField):
 class MaskedPersonSerializer(serializers.ModelSerializer):
     """A person as staff may see them: the masked number only."""
 
-    id_masked = serializers.CharField(read_only=True, label=_("身份证号"))
+    id_masked = serializers.CharField(read_only=True, label=_("证件号码（掩码）"))
+    document_type = serializers.CharField(read_only=True, label=_("证件类型"))
+    nationality = serializers.CharField(read_only=True, label=_("国籍"))
 
     class Meta:
         model = Person
-        fields = ["id", "name", "id_masked"]
+        fields = ["id", "name", "id_masked", "document_type", "nationality"]
+
+    def to_representation(self, instance):
+        # A resident ID person is answered exactly as before documents existed; any other document
+        # is named (its type, and the issuing state where it has one).
+        data = super().to_representation(instance)
+        if data.get("document_type") in (None, "resident_id"):
+            data.pop("document_type", None)
+            data.pop("nationality", None)
+        return data
 
 
 class TokenInputSerializer(serializers.Serializer):
@@ -200,8 +211,9 @@ class DeclarationInputSerializer(PersonSerializer):
 
 
 # --- staff reads -------------------------------------------------------------------------------
-class PersonStatusInputSerializer(serializers.Serializer):
-    id_number = IdNumberField()
+class PersonStatusInputSerializer(DocumentFields):
+    """`{id_number}` or `{document_type, document_number, nationality?}`, and why."""
+
     purpose = serializers.CharField(max_length=255, required=False, allow_blank=True, default="", label=_("事由"))
 
 
@@ -254,10 +266,10 @@ class PersonStatusOutputSerializer(StatusSerializer):
 
 
 # --- a name corrected ----------------------------------------------------------------------------
-class PersonNameCorrectInputSerializer(serializers.Serializer):
-    """`{id_number, name, reason}`: the person by number (in the body, never the URL), the right name, why."""
+class PersonNameCorrectInputSerializer(DocumentFields):
+    """`{id_number, name, reason}`: the person by number or document (in the body, never the URL), the
+    right name, why."""
 
-    id_number = IdNumberField()
     name = serializers.CharField(max_length=64, label=_("新姓名"))
     reason = serializers.CharField(max_length=255, label=_("更正原因"))
 

@@ -98,6 +98,8 @@ def answer(request: HttpRequest) -> HttpResponse | None:
     name = _field(body.get("name"), NAME_MAX)
     if name is None:
         return None
+    if "document_type" in body or "document_number" in body:
+        return None  # another identity document: the DRF view's (health.identity.document_clean)
     # The number as sent: cleaned (a string, trimmed, validated) as the serializer's field cleans it.
     checked = id_number_checked(request, body.get("id_number"))
     if checked.error is not None:

@@ -21,7 +21,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from config.security import client_address
-from health.identity import id_number_digest, id_number_input_clean
+from health.identity import DocumentType, document_clean, id_number_digest, id_number_input_clean
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,31 @@ def id_number_checked(request, raw: object) -> CheckedIdNumber:
             # Also under the canonical number, which is what the serializer hands on to the view.
             checked[raw] = checked[number] = CheckedIdNumber(number=number, digest=id_number_digest(number))
     return checked[raw]
+
+
+def person_checked(request, data: dict) -> CheckedIdNumber:
+    """The document of a public request's body: `id_number` as `id_number_checked` cleans it, or the
+    `document_type`/`document_number`/`nationality` of another document (health.identity.document_clean),
+    so that the per-number throttles count every document under its digest."""
+    if data.get("document_type") in (None, DocumentType.RESIDENT_ID) and data.get("document_number") is None:
+        return id_number_checked(request, data.get("id_number"))
+    cache = getattr(request, "_documents_checked", None)
+    if cache is None:
+        cache = request._documents_checked = {}
+    key = tuple(repr(data.get(field)) for field in ("document_type", "document_number", "nationality"))
+    if key not in cache:
+        try:
+            document = document_clean(
+                data.get("document_type"), number=data.get("document_number"), nationality=data.get("nationality")
+            )
+        except ValidationError as error:
+            cache[key] = CheckedIdNumber(error=error)
+        else:
+            if document.document_type == DocumentType.RESIDENT_ID:
+                cache[key] = id_number_checked(request, document.number)
+            else:
+                cache[key] = CheckedIdNumber(number=None, digest=document.digest)
+    return cache[key]
 
 
 class AtomicRateThrottle(BaseThrottle):
@@ -232,7 +257,7 @@ class PublicIdNumberThrottle(AtomicRateThrottle):
         data = request.data
         if not isinstance(data, dict):
             return None
-        return self.key_of(id_number_checked(request, data.get("id_number")).digest)
+        return self.key_of(person_checked(request, data).digest)
 
     def key_of(self, digest: str | None) -> str | None:
         return None if digest is None else self.cache_format % {"scope": self.scope, "ident": digest}
@@ -253,7 +278,7 @@ class PublicPersonThrottle(AtomicRateThrottle):
         if not isinstance(data, dict):
             return None
         name = name_cleaned(data.get("name"))
-        digest = id_number_checked(request, data.get("id_number")).digest
+        digest = person_checked(request, data).digest
         return None if name is None else self.key_of(digest, name)
 
     def key_of(self, digest: str | None, name: str) -> str | None:

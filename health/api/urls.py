@@ -1,7 +1,7 @@
 """API routes of the core app (mounted under /api/v1/)."""
 from django.urls import path
 
-from . import corrections, status_query, views
+from . import corrections, merge, status_query, views
 
 urlpatterns = [
     # First: the endpoint of the morning peak is matched before any other.
@@ -18,4 +18,5 @@ urlpatterns = [
     path("status/corrections/", corrections.CorrectionView.as_view(), name="status-corrections"),
     path("persons/status/", views.PersonStatusView.as_view(), name="person-status"),
     path("persons/correct-name/", views.PersonNameCorrectView.as_view(), name="person-correct-name"),
+    path("persons/merge/", merge.PersonMergeView.as_view(), name="person-merge"),
 ]

@@ -18,6 +18,7 @@ from config.security import client_address_digest
 from health import replicas
 from health.auth import ITINERARY_STAYS
 from health.errors import NotVisible
+from health.identity import Document
 from health.models import Organisation
 from health.passes.answers import PublicStatusSerializer, public_status_payload
 from health.selectors import (
@@ -299,7 +300,8 @@ class StatusQueryView(PublicView):
     def post(self, request):
         data = _valid(s.StatusQueryInputSerializer, request)
         # The digest the ID throttle and the serializer already computed for this number.
-        digest = id_number_checked(request, data["id_number"]).digest
+        number = data["id_number"]
+        digest = number.digest if isinstance(number, Document) else id_number_checked(request, number).digest
         health_status = access.status_public_by_digest(name=data["name"], id_digest=digest)
         payload = public_status_payload(health_status, name=data["name"], id_number=data["id_number"], id_digest=digest)
         return Response(PublicStatusSerializer(payload).data)

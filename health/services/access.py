@@ -11,10 +11,9 @@ from django.utils import timezone
 
 from health import replicas, status_reads
 from health.engine.rules import evaluate_unknown
-from health.identity import id_number_digest_or_none
-from health.models import HealthStatus, Person, StatusAccess
+from health.identity import digest_or_none, name_key
+from health.models import HealthStatus, Person, PersonAlias, StatusAccess
 from health.prepared import Prepared
-from health.services.persons import name_normalise
 from health.services.statuses import person_status_fresh, policy_current, status_is_stale
 
 # The staff reads live in health/status_reads.py (the one audited read); these names stay for callers.
@@ -69,18 +68,20 @@ def status_of_stranger(*, now: datetime | None = None) -> HealthStatus:
 
 def person_matching(*, name: str, id_number: str) -> Person | None:
     """The person with this ID number and this very name (one indexed lookup), else None."""
-    digest = id_number_digest_or_none(id_number)
+    digest = digest_or_none(id_number)
     if digest is None:
         return None
     person = Person.objects.filter(id_digest=digest).first()
-    if person is None or person.name != name_normalise(name):
-        return None
+    if person is None or name_key(person.name) != name_key(name):
+        # A merged document (the same work for an unknown number and another name).
+        alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+        return alias.person if alias is not None and name_key(alias.name) == name_key(name) else None
     return person
 
 
 def status_public(*, name: str, id_number: str) -> HealthStatus:
     """A resident's own status, fresh; a stranger's answer when the number and name do not match."""
-    digest = id_number_digest_or_none(id_number)
+    digest = digest_or_none(id_number)
     if digest is None:
         return status_of_stranger()
     return status_public_by_digest(name=name, id_digest=digest)
@@ -112,7 +113,12 @@ def status_public_by_digest(*, name: str, id_digest: str) -> HealthStatus:
     found = replicas.read(
         lambda alias: _STATUS_BY_DIGEST.rows(id_digest, using=alias), alias=replicas.read_alias_for(id_digest)
     )
-    if not found or found[0][-1] != name_normalise(name):
+    if not found or name_key(found[0][-1]) != name_key(name):
+        # A document left by a merge leads to the kept person, under the name registered with it. Looked
+        # up for an unknown number and for a known one with another name alike: the same work for both.
+        alias = PersonAlias.objects.filter(digest=id_digest).values_list("person_id", "name").first()
+        if alias is not None and name_key(alias[1]) == name_key(name):
+            return person_status_fresh(alias[0], now=now)
         return status_of_stranger(now=now)
     *values, _stored_name = found[0]
     if values[1] is None:

@@ -12,8 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.errors import PersonConflict
-from health.identity import id_number_clean, id_number_digest
-from health.models import ItineraryDeclaration, ItineraryStay, KeptDeclaration, Organisation, Person, Region
+from health.identity import Document, document_of, name_key
+from health.models import (
+    ItineraryDeclaration,
+    ItineraryStay,
+    KeptDeclaration,
+    Organisation,
+    Person,
+    PersonAlias,
+    Region,
+)
 from health.selectors import user_organisation
 from health.services.persons import declarations_kept_sweep, name_normalise, persons_resolve_many
 from health.services.statuses import persons_mark_dirty
@@ -80,7 +88,7 @@ def stays_ingest(*, actor: AbstractBaseUser | None, stays: Sequence[StayInput]) 
 def declaration_submit(
     *,
     name: str,
-    id_number: str,
+    id_number: str | Document,
     region_codes: Sequence[str],
     declared_at: datetime | None = None,
     client_digest: str = "",
@@ -100,11 +108,16 @@ def declaration_submit(
         raise ValidationError({"city_codes": [_("最多申报 %(max)s 个城市。") % {"max": DECLARATION_REGIONS_MAX}]})
     if Region.objects.filter(code__in=codes).count() != len(codes):
         raise ValidationError({"city_codes": [_("未知的区划代码。")]})
-    digest = id_number_digest(id_number_clean(id_number))
+    digest = document_of(id_number).digest
     name = name_normalise(name)
     declared_at = declared_at or timezone.now()
     person = Person.objects.filter(id_digest=digest).first()
-    if person is None or person.name != name:
+    if person is None or name_key(person.name) != name_key(name):
+        # A document left by a merge: the kept person, under the name registered with that document
+        # (looked up for an unknown number and another name alike: the same work for both).
+        alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+        person = alias.person if alias is not None and name_key(alias.name) == name_key(name) else None
+    if person is None:
         kept = KeptDeclaration(
             id_digest=digest, name=name, declared_at=declared_at, region_codes=codes, client_digest=client_digest
         )

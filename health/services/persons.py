@@ -10,13 +10,14 @@ from django.utils.translation import gettext_lazy as _
 
 from health.bulk import batched
 from health.errors import NotAllowed, PersonConflict
-from health.identity import id_number_clean, id_number_digest, id_number_mask, name_normalise
+from health.identity import Document, document_of, name_key, name_normalise
 from health.models import (
     HealthStatus,
     ItineraryDeclaration,
     KeptDeclaration,
     Organisation,
     Person,
+    PersonAlias,
     PersonNameCorrection,
 )
 from health.selectors import user_is_admin, user_organisation
@@ -25,31 +26,74 @@ from health.services.statuses import persons_mark_dirty
 
 class PersonRow(Protocol):
     name: str
-    id_number: str
+    id_number: "str | Document"
 
 
-def person_find(*, id_number: str) -> Person | None:
-    """The person with this (valid) ID number, or None. Raises ValidationError for an invalid number."""
-    digest = id_number_digest(id_number_clean(id_number))
-    return Person.objects.filter(id_digest=digest).first()
+def person_find(*, id_number: "str | Document") -> Person | None:
+    """The person with this (valid) ID number or document, or None (a merged document's digest leads to
+    the kept person). Raises ValidationError for an invalid number."""
+    digest = document_of(id_number).digest
+    return Person.objects.filter(id_digest=digest).first() or _alias_person(digest)
 
 
-def person_resolve(*, name: str, id_number: str) -> Person:
-    """The person with this ID number, created if new; PersonConflict if it is known under another name."""
-    number = id_number_clean(id_number)
+def person_registered(id_number: "str | Document") -> tuple[Person | None, str | None]:
+    """(the person, the name registered with this number or document), or (None, None): for forms that
+    warn of a name that contradicts a known document before the service refuses it."""
+    digest = document_of(id_number).digest
+    person = Person.objects.filter(id_digest=digest).first()
+    if person is not None:
+        return person, person.name
+    alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+    return (alias.person, alias.name) if alias is not None else (None, None)
+
+
+def same_name(stored: str | None, given: str | None) -> bool:
+    """Whether a given name is the stored one, as the services compare them (`name_key`)."""
+    return stored is not None and given is not None and name_key(stored) == name_key(given)
+
+
+def _alias_person(digest: str) -> Person | None:
+    alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+    return alias.person if alias is not None else None
+
+
+def person_resolve(*, name: str, id_number: "str | Document") -> Person:
+    """The person with this ID number or document, created if new; PersonConflict if it is known under
+    another name (compared by `name_key`: Latin names case-insensitively).
+
+    `id_number` is what the API's person object cleaned to: a resident ID number, as it always was,
+    or a Document (health.identity.document_clean).
+    """
+    document = document_of(id_number)
     name = name_normalise(name)
-    digest = id_number_digest(number)
+    digest = document.digest
     person = Person.objects.filter(id_digest=digest).first()
     if person is None:
+        alias = PersonAlias.objects.filter(digest=digest).select_related("person").first()
+        if alias is not None:
+            if name_key(alias.name) != name_key(name):
+                raise PersonConflict(field="person")
+            return alias.person
         try:
             with transaction.atomic():
-                person = Person.objects.create(name=name, id_digest=digest, id_masked=id_number_mask(number))
+                person = Person.objects.create(
+                    name=name,
+                    id_digest=digest,
+                    id_masked=document.masked,
+                    document_type=document.document_type,
+                    nationality=document.nationality,
+                    birth_date=document.birth_date,
+                )
                 HealthStatus.objects.create(person=person, dirty=True, dirty_cause="person_created")
                 declarations_kept_attach({digest: (person.pk, name)})
         except IntegrityError:  # created concurrently by another request
             person = Person.objects.get(id_digest=digest)
-    if person.name != name:
+    if name_key(person.name) != name_key(name):
         raise PersonConflict(field="person")
+    if person.birth_date is None and document.birth_date is not None:
+        # Persons stored before birth dates were kept learn theirs the next time they are named.
+        Person.objects.filter(pk=person.pk, birth_date__isnull=True).update(birth_date=document.birth_date)
+        person.birth_date = document.birth_date
     return person
 
 
@@ -60,24 +104,30 @@ def persons_resolve_many(rows: Sequence[PersonRow]) -> list[int]:
     indexes of the offending rows in `.rows`) when a name contradicts a known number or another row.
     """
     # Validation costs more than hashing: each distinct number is checked once per feed.
-    numbers = {raw: id_number_clean(raw) for raw in {row.id_number for row in rows}}
-    digest_of = {raw: id_number_digest(number) for raw, number in numbers.items()}
+    documents = {raw: document_of(raw) for raw in {row.id_number for row in rows}}
+    digest_of = {raw: document.digest for raw, document in documents.items()}
     digests = [digest_of[row.id_number] for row in rows]
     names = [name_normalise(row.name) for row in rows]
+    keys = [name_key(name) for name in names]
     wanted: dict[str, str] = {}
+    wanted_key: dict[str, str] = {}
     conflicts = []
-    for index, (digest, name) in enumerate(zip(digests, names, strict=True)):
-        if wanted.setdefault(digest, name) != name:
+    for index, (digest, name, key) in enumerate(zip(digests, names, keys, strict=True)):
+        wanted.setdefault(digest, name)
+        if wanted_key.setdefault(digest, key) != key:
             conflicts.append(index)
     known = persons_known(set(digests))
-    conflicts += [i for i, digest in enumerate(digests) if digest in known and known[digest][1] != names[i]]
+    conflicts += [i for i, digest in enumerate(digests) if digest in known and name_key(known[digest][1]) != keys[i]]
     if conflicts:
         raise PersonConflict.for_rows(sorted(set(conflicts)))
     new = {digest: name for digest, name in wanted.items() if digest not in known}
     if new:
-        masked = {digest_of[raw]: id_number_mask(number) for raw, number in numbers.items() if digest_of[raw] in new}
-        created = persons_create_many({digest: (name, masked[digest]) for digest, name in new.items()})
-        raced = [i for i, digest in enumerate(digests) if digest in created and created[digest][1] != names[i]]
+        document_by_digest = {digest_of[raw]: document for raw, document in documents.items() if digest_of[raw] in new}
+        created = persons_create_many(
+            {digest: (name, document_by_digest[digest].masked) for digest, name in new.items()},
+            documents=document_by_digest,
+        )
+        raced = [i for i, digest in enumerate(digests) if digest in created and name_key(created[digest][1]) != keys[i]]
         if raced:
             raise PersonConflict.for_rows(raced)
         known.update(created)
@@ -85,22 +135,48 @@ def persons_resolve_many(rows: Sequence[PersonRow]) -> list[int]:
 
 
 def persons_known(digests: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """digest -> (id, name) of the stored persons among these digests (queried in chunks)."""
+    """digest -> (id, name) of the stored persons among these digests (queried in chunks).
+
+    A digest left by a merge (PersonAlias) gives the kept person's id and the name registered under
+    that document.
+    """
     known: dict[str, tuple[int, str]] = {}
     for chunk in batched(sorted(digests), 5000):
         rows = Person.objects.filter(id_digest__in=chunk).values_list("id_digest", "pk", "name")
         known.update((digest, (pk, name)) for digest, pk, name in rows)
+        missing = [digest for digest in chunk if digest not in known]
+        if missing:
+            aliases = PersonAlias.objects.filter(digest__in=missing).values_list("digest", "person_id", "name")
+            known.update((digest, (pk, name)) for digest, pk, name in aliases)
     return known
 
 
-def persons_create_many(new: Mapping[str, tuple[str, str]]) -> dict[str, tuple[int, str]]:
+def persons_create_many(
+    new: Mapping[str, tuple[str, str]], *, documents: Mapping[str, Document] | None = None
+) -> dict[str, tuple[int, str]]:
     """Persons for digest -> (name, masked number), created in bulk with their (dirty) status rows.
 
-    Returns digest -> (id, stored name). A number created meanwhile by a concurrent request keeps
-    its own person and name: the caller compares the names.
+    `documents` (digest -> Document) gives the document type, nationality and birth date of those
+    that are not plain resident IDs. Returns digest -> (id, stored name). A number created meanwhile
+    by a concurrent request keeps its own person and name: the caller compares the names.
     """
+    documents = documents or {}
+
+    def person(digest: str, name: str, masked: str) -> Person:
+        document = documents.get(digest)
+        if document is None:
+            return Person(name=name, id_digest=digest, id_masked=masked)
+        return Person(
+            name=name,
+            id_digest=digest,
+            id_masked=masked,
+            document_type=document.document_type,
+            nationality=document.nationality,
+            birth_date=document.birth_date,
+        )
+
     Person.objects.bulk_create(
-        [Person(name=name, id_digest=digest, id_masked=masked) for digest, (name, masked) in new.items()],
+        [person(digest, name, masked) for digest, (name, masked) in new.items()],
         batch_size=1000,
         ignore_conflicts=True,  # created meanwhile by another request: read back below
     )
@@ -173,7 +249,9 @@ def declarations_kept_attach(persons: Mapping[str, tuple[int, str]]) -> list[int
     person_of: dict[int, int] = {}
     for chunk in batched(sorted(persons), 5000):
         rows = KeptDeclaration.objects.filter(id_digest__in=chunk).values_list("pk", "id_digest", "name")
-        person_of.update((pk, persons[digest][0]) for pk, digest, name in rows if persons[digest][1] == name)
+        person_of.update(
+            (pk, persons[digest][0]) for pk, digest, name in rows if name_key(persons[digest][1]) == name_key(name)
+        )
     return declarations_kept_make_theirs(person_of)
 
 

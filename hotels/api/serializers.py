@@ -3,7 +3,13 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from health.api.common import PastDateTimeField, PersonSerializer, RegionCodeField, StatusSerializer
+from health.api.common import (
+    DocumentOutput,
+    PastDateTimeField,
+    PersonSerializer,
+    RegionCodeField,
+    StatusSerializer,
+)
 from hotels.models import CheckIn, NucleicAcidTest
 
 # A registration carries the tests the guest shows or takes at the desk: a handful at most.
@@ -50,7 +56,7 @@ class CheckOutInputSerializer(serializers.Serializer):
     checked_out_at = PastDateTimeField(required=False, allow_null=True, default=None, label=_("离店时间"))
 
 
-class GuestSerializer(serializers.Serializer):
+class GuestSerializer(DocumentOutput):
     """The guest as a front desk may see them: the name and the masked ID number, never the number."""
 
     name = serializers.CharField()

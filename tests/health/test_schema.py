@@ -26,6 +26,7 @@ def test_core_endpoints_generate_a_valid_schema_without_warnings(db):
         "/api/v1/status/corrections/",
         "/api/v1/persons/status/",
         "/api/v1/persons/correct-name/",
+        "/api/v1/persons/merge/",
     }
     assert set(paths["/api/v1/itinerary/stays/"]["post"]["responses"]) == {"201", "400", "401", "403", "409"}
     assert paths["/api/v1/status/query/"]["post"].get("security", []) in ([], [{}])  # no credentials

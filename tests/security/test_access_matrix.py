@@ -49,6 +49,7 @@ API = {
     "person status":          "200  200  404  200  404  200  404  404  404  404  404  404  401",
     # an audited correction of a person's name: administrators and the health authority only
     "person correct name":    "200  403  403  403  403  200  403  403  403  403  403  403  401",
+    "person merge":           "200  403  403  403  403  200  403  403  403  403  403  403  401",
     "status query":           "200  200  200  200  200  200  200  200  200  200  200  200  200",
     "correction request":     "202  202  202  202  202  202  202  202  202  202  202  202  202",
     "declaration":            "201  201  201  201  201  201  201  201  201  201  201  201  201",
@@ -94,6 +95,7 @@ ADMIN = {
     "health.Organisation":         "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "health.StaffMembership":      "200/200 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
     "health.PersonNameCorrection": "200/- 403/- 403/- 403/- 403/- 200/- 403/- 403/- 403/- 403/- 403/- 403/- 302/-",
+    "health.PersonMerge":          "200/- 403/- 403/- 403/- 403/- 200/- 403/- 403/- 403/- 403/- 403/- 403/- 302/-",
     # the receivers of correction requests: communities, health, border control, the platform
     "health.StatusCorrectionRequest": "200/- 200/- 200/- 403/- 403/- 200/- 403/- 200/- 403/- 403/- 403/- 200/- 302/-",
     "communities.QuarantineRecord": "200/200 200/200 200/302 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 403/403 302/302",
@@ -140,6 +142,7 @@ def endpoints(world) -> dict:
         "stays feed": ("post", "/api/v1/itinerary/stays/", {"stays": [{"person": new, "city_code": "110000", "arrived_at": w.iso(now - timedelta(days=2)), "left_at": w.iso(now - timedelta(days=1))}]}),
         "person status": ("post", "/api/v1/persons/status/", {"id_number": pa["id_number"], "purpose": "核查"}),
         "person correct name": ("post", "/api/v1/persons/correct-name/", {"id_number": pa["id_number"], "name": "更正后", "reason": "笔误"}),
+        "person merge": ("post", "/api/v1/persons/merge/", {"keep": {"id_number": pa["id_number"]}, "merge": {"id_number": world.persons["B"]["id_number"]}, "reason": "同一人"}),
         "status query": ("post", "/api/v1/status/query/", pa),
         "correction request": ("post", "/api/v1/status/corrections/", {**pa, "message": "我已解除隔离"}),
         "declaration": ("post", "/api/v1/status/declarations/", {**pa, "city_codes": ["110000"]}),

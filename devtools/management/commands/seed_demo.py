@@ -17,6 +17,7 @@ from stdnum.cn import ric
 from communities.models import QuarantineRecord
 from communities.services import community_create, quarantine_lift, quarantine_register
 from entrants.services import inbound_register
+from health.identity import document_clean
 from health.models import HealthStatus, Organisation, Person, Region
 from health.services.designations import designation_create
 from health.services.itinerary import StayInput, declaration_submit, stays_ingest
@@ -148,6 +149,21 @@ class Command(BaseCommand):
             actor=admin, person_name=name, id_number=number, entered_country_on=(now - timedelta(days=16)).date(),
             port="首都机场", origin_country="SG", community_code="jianwai",
             quarantine_ended_at=ago(days=2), entered_city_on=(now - timedelta(days=2)).date(),
+        )
+        # Travellers and guests with other documents (issue 15): a foreign business traveller checked in
+        # by passport (未见异常 with a certificate), and a passport-holding inbound traveller under the
+        # community's management (弹窗, R4), queried by passport once released.
+        checkin_register(
+            actor=admin, hotel=hotel, person_name="John SMITH", checked_in_at=ago(hours=5),
+            id_number=document_clean("passport", number="GB1234567", nationality="GBR", birth_date=date(1978, 4, 2)),
+            origin_region_code="130102", health_management_accepted=True,
+            nat_tests=[{"sampled_at": ago(days=1), "result": "negative", "source": "certificate"}],
+        )
+        inbound_register(
+            actor=admin, person_name="Anna MÜLLER",
+            id_number=document_clean("passport", number="C01X00T47", nationality="DEU", birth_date=date(1990, 9, 12)),
+            entered_country_on=(now - timedelta(days=15)).date(), port="首都机场", origin_country="DE",
+            community_code="jianwai", quarantine_ended_at=ago(days=1), entered_city_on=(now - timedelta(days=1)).date(),
         )
         # A medium-risk district outside JJJ; the Shanghai traveller is also 弹窗 for it.
         risk_area_create(
