@@ -672,7 +672,9 @@ _STAYS_COLUMNS = "line integer, digest varchar(64), region varchar(6), arrived_a
 def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
     """Write checked stays in this transaction; (stays written, persons marked dirty).
 
-    A stay the file repeats (same person, city and arrival) is written once, from its last line.
+    Two writers, one per table, on PostgreSQL's staging tables: the persons (found by digest,
+    created set-based with their status rows), then the itinerary (one upsert). A stay the file
+    repeats (same person, city and arrival) is written once, from its last line.
     """
     if not bulk.is_postgresql():
         return _stays_write_portable(valid, source=source)
@@ -684,60 +686,13 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
         ((digest, name, masked, line) for digest, (name, masked, line) in valid.persons.items()),
     )
     bulk.copy_text(_STAYS, ["line", "digest", "region", "arrived_at", "left_at"], valid.stays)
-    person, status, stay = Person._meta.db_table, HealthStatus._meta.db_table, ItineraryStay._meta.db_table
     with connection.cursor() as cursor:
         # Sorts and hashes of a large file in memory rather than in temporary files, for this transaction only.
         cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(f"ANALYZE {_PERSONS}")
         cursor.execute(f"ANALYZE {_STAYS}")
-        # Each person looked up once by digest: everything below reads the staging tables alone.
-        cursor.execute(
-            f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
-        )
-        _conflicts_reject(cursor)
-        # New persons and their status rows, set-based, each given its new id.
-        cursor.execute(
-            f"""
-            WITH new AS (
-                INSERT INTO {person} (name, id_digest, id_masked, created_at)
-                SELECT name, digest, masked, now() FROM {_PERSONS} WHERE person_id IS NULL ORDER BY digest
-                ON CONFLICT (id_digest) DO NOTHING
-                RETURNING id, id_digest, name
-            ), statuses AS (
-                INSERT INTO {status} (person_id, status, reasons, needs_review, dirty, dirty_cause,
-                                      inputs_version, computed_version)
-                SELECT id, 'popup', '[]', false, true, 'person_created', 1, 0 FROM new
-            )
-            UPDATE {_PERSONS} f SET person_id = new.id, stored_name = new.name FROM new WHERE f.digest = new.id_digest
-            """
-        )
-        # A number created meanwhile by a concurrent request: read it back and check its name too.
-        cursor.execute(
-            f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p "
-            f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
-        )
-        _conflicts_reject(cursor)
-        # Declarations kept for these persons before they appeared (by digest and the very name).
-        cursor.execute(
-            f"SELECT k.id, f.person_id FROM {KeptDeclaration._meta.db_table} k "
-            f"JOIN {_PERSONS} f ON f.digest = k.id_digest AND f.stored_name = k.name"
-        )
-        kept = dict(cursor.fetchall())
-        # In the unique index's order, so that it grows page after page instead of at a random page per
-        # row; of a stay the file repeats, the last line.
-        cursor.execute(
-            f"""
-            INSERT INTO {stay} (person_id, region_id, arrived_at, left_at, source, received_at)
-            SELECT DISTINCT ON (p.person_id, s.region, s.arrived_at)
-                   p.person_id, s.region, s.arrived_at, s.left_at, %s, now()
-            FROM {_STAYS} s JOIN {_PERSONS} p ON p.digest = s.digest
-            ORDER BY p.person_id, s.region, s.arrived_at, s.line DESC
-            ON CONFLICT (person_id, region_id, arrived_at)
-            DO UPDATE SET left_at = EXCLUDED.left_at, source = EXCLUDED.source, received_at = EXCLUDED.received_at
-            """,
-            [source],
-        )
-        written = cursor.rowcount
+        kept = _staged_persons_write(cursor)
+        written = _staged_stays_write(cursor, source=source)
         cursor.execute(f"SELECT person_id FROM {_PERSONS} ORDER BY person_id")
         person_ids = [pk for (pk,) in cursor.fetchall()]
     bulk.temp_table_drop(_STAYS)
@@ -745,6 +700,68 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
     declarations_kept_make_theirs(kept)
     persons_mark_dirty(person_ids, cause="itinerary_feed")
     return written, person_ids
+
+
+def _staged_persons_write(cursor) -> dict[int, int]:
+    """The persons table's writer: each staged person found or created (with a status row), its id staged.
+
+    FeedRejected for a name that contradicts the stored person's; returns the declarations kept
+    for these persons before they appeared (kept declaration id -> person id).
+    """
+    person, status = Person._meta.db_table, HealthStatus._meta.db_table
+    # Each person looked up once by digest: everything below reads the staging tables alone.
+    cursor.execute(
+        f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
+    )
+    _conflicts_reject(cursor)
+    # New persons and their status rows, set-based, each given its new id.
+    cursor.execute(
+        f"""
+        WITH new AS (
+            INSERT INTO {person} (name, id_digest, id_masked, created_at)
+            SELECT name, digest, masked, now() FROM {_PERSONS} WHERE person_id IS NULL ORDER BY digest
+            ON CONFLICT (id_digest) DO NOTHING
+            RETURNING id, id_digest, name
+        ), statuses AS (
+            INSERT INTO {status} (person_id, status, reasons, needs_review, dirty, dirty_cause,
+                                  inputs_version, computed_version)
+            SELECT id, 'popup', '[]', false, true, 'person_created', 1, 0 FROM new
+        )
+        UPDATE {_PERSONS} f SET person_id = new.id, stored_name = new.name FROM new WHERE f.digest = new.id_digest
+        """
+    )
+    # A number created meanwhile by a concurrent request: read it back and check its name too.
+    cursor.execute(
+        f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p "
+        f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
+    )
+    _conflicts_reject(cursor)
+    # Declarations kept for these persons before they appeared (by digest and the very name).
+    cursor.execute(
+        f"SELECT k.id, f.person_id FROM {KeptDeclaration._meta.db_table} k "
+        f"JOIN {_PERSONS} f ON f.digest = k.id_digest AND f.stored_name = k.name"
+    )
+    return dict(cursor.fetchall())
+
+
+def _staged_stays_write(cursor, *, source: str) -> int:
+    """The itinerary table's writer: the staged stays upserted on (person, city, arrival); how many."""
+    stay = ItineraryStay._meta.db_table
+    # In the unique index's order, so that it grows page after page instead of at a random page per
+    # row; of a stay the file repeats, the last line.
+    cursor.execute(
+        f"""
+        INSERT INTO {stay} (person_id, region_id, arrived_at, left_at, source, received_at)
+        SELECT DISTINCT ON (p.person_id, s.region, s.arrived_at)
+               p.person_id, s.region, s.arrived_at, s.left_at, %s, now()
+        FROM {_STAYS} s JOIN {_PERSONS} p ON p.digest = s.digest
+        ORDER BY p.person_id, s.region, s.arrived_at, s.line DESC
+        ON CONFLICT (person_id, region_id, arrived_at)
+        DO UPDATE SET left_at = EXCLUDED.left_at, source = EXCLUDED.source, received_at = EXCLUDED.received_at
+        """,
+        [source],
+    )
+    return cursor.rowcount
 
 
 def _conflicts_reject(cursor) -> None:

@@ -152,3 +152,22 @@ def test_a_stays_header_repeating_a_column_is_refused_at_line_1(tmp_path):
     with pytest.raises(feeds.FeedRejected) as raised:
         feeds.stays_validate(path, "csv", processes=1)
     assert raised.value.rejected == [{"line": 1, "errors": {"header": ["重复的列：arrived_at"]}}]
+
+
+def test_a_stay_time_in_any_accepted_spelling_is_staged_as_the_same_moment(tmp_path):
+    # given one moment spelled canonically (staged as sent), naive (Beijing), in UTC and with a space
+    from tests import factories
+
+    spellings = ["2026-11-01T08:00:00+08:00", "2026-11-01T08:00:00", "2026-11-01T00:00:00Z", "2026-11-01 08:00:00+08:00"]
+    path = tmp_path / "stays.csv"
+    with path.open("w", newline="", encoding="utf-8") as output:
+        writer = csv.writer(output)
+        writer.writerow(["name", "id_number", "city_code", "arrived_at", "left_at"])
+        number = factories.id_number()
+        writer.writerows(["张三", number, "110105", spelling, ""] for spelling in spellings)
+    # when it is checked
+    valid = feeds.stays_validate(path, "csv", processes=1)
+    # then every row stages the same instant, with its offset
+    arrivals = [arrived_at for _line, _digest, _region, arrived_at, _left in valid.stay_rows()]
+    assert len(set(arrivals)) == 1 and all(moment.utcoffset() is not None for moment in arrivals)
+    assert valid.stays[0].split("\n")[0].split("\t")[3] == spellings[0]
