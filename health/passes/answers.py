@@ -4,12 +4,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from health.api.common import StatusSerializer, status_payload
+from health.identity import Document
 from health.models import HealthStatus
 
 from .issue import pass_for
 
 
-def public_status_payload(health_status: HealthStatus, *, name: str, id_number: str, id_digest: str) -> dict:
+def public_status_payload(health_status: HealthStatus, *, name: str, id_number: str | Document, id_digest: str) -> dict:
     """`status_payload` and the answer's pass (None when no key may sign: docs/pass.md)."""
     issued = pass_for(health_status, name=name, id_number=id_number, id_digest=id_digest)
     return status_payload(health_status) | {"pass": issued.answer() if issued is not None else None}

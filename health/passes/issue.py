@@ -27,7 +27,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from health.display import BEIJING
-from health.identity import id_number_mask, name_normalise
+from health.identity import Document, document_of, name_normalise
 from health.models import HealthStatus
 
 from . import keys
@@ -104,7 +104,7 @@ def encode(claims: dict, signer: keys.Signer) -> str:
 
 
 def sign(
-    health_status: HealthStatus, *, person_id: int | None, name: str, id_number: str, id_digest: str, now: datetime
+    health_status: HealthStatus, *, person_id: int | None, name: str, id_number: str | Document, id_digest: str, now: datetime
 ) -> Pass | None:
     signer = keys.current_signer()
     if signer is None:
@@ -116,7 +116,7 @@ def sign(
         "s": health_status.status,
         "l": str(HealthStatus.Code(health_status.status).label),
         "n": name_mask(name),
-        "d": id_number_mask(id_number),
+        "d": document_of(id_number).masked,  # a resident ID number or any other document
         "h": holder_ref(person_id, id_digest=id_digest, name=name),
     }
     claims = {
@@ -139,7 +139,7 @@ def _hour_key(moment: datetime) -> str:
 
 
 def pass_for(
-    health_status: HealthStatus, *, name: str, id_number: str, id_digest: str, now: datetime | None = None
+    health_status: HealthStatus, *, name: str, id_number: str | Document, id_digest: str, now: datetime | None = None
 ) -> Pass | None:
     """The pass of this answer: the one this process issued for the same answer within PASS_REUSE seconds,
     else a new one. A stranger's answer (no person) goes the same way, with the same cost."""
