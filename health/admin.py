@@ -24,6 +24,13 @@ from rest_framework_api_key.models import APIKey
 from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.admin_preview import ImpactPreviewAdmin
+from health.admin_status import (
+    AuditedStatusListAdmin,
+    impact_words,
+    message_statuses,
+    status_filter,
+    stored_status_words,
+)
 from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.errors import ApplicationError, PersonConflict
@@ -79,13 +86,14 @@ class ScopedReadOnlyAdmin(ReadOnlyAdmin, OrganisationScopedAdmin):
 
 # --- persons -------------------------------------------------------------------------------------
 @admin.register(Person)
-class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
-    """Persons by name and masked number; the status shows on the (audited) detail page only."""
+class PersonAdmin(AuditedStatusListAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    """Persons by name, status and masked number (the list's reads on record); the explanation on the detail page."""
 
     organisation_kinds = ALL_KINDS
     organisation_field = None
     id_digest_lookup = "id_digest"
-    list_display = ("name", "id_masked", "created_at")
+    list_display = ("name", "stored_status", "id_masked", "created_at")
+    list_filter = (status_filter("health_status__status"),)
     search_fields = ("name",)
     search_help_text = _("输入姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）。")
     # The status, its reasons, valid_until and computed_at are on the explanation above the fields.
@@ -100,6 +108,10 @@ class PersonAdmin(HashedIdSearchAdmin, OrganisationScopedAdmin):
         if not self.allowed(request):
             return False
         return obj is None or persons_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    @admin.display(description=_("健康状态"), ordering="health_status__status")
+    def stored_status(self, obj):
+        return stored_status_words(getattr(obj, "health_status", None))
 
     def has_add_permission(self, request) -> bool:
         return False  # persons come with their records (services), never on their own
@@ -362,6 +374,9 @@ class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdm
         return False  # a designation ends by its effective_to; history stays
 
     def save_model(self, request, obj, form, change):
+        # What the save changes, from the engine on the facts as they stand just before it: told after.
+        stored = RiskArea.objects.get(pk=obj.pk) if change else None
+        request._risk_area_impact = self.impact_preview(request, form, stored)
         if change:
             saved = risk_areas.risk_area_update(
                 actor=request.user,
@@ -379,6 +394,21 @@ class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdm
                 effective_to=obj.effective_to,
             )
         obj.pk = saved.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self._message_impact(request)
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self._message_impact(request)
+        return response
+
+    def _message_impact(self, request) -> None:
+        preview = getattr(request, "_risk_area_impact", None)
+        if preview is not None:
+            self.message_user(request, impact_words(preview), messages.WARNING if preview.changed else messages.INFO)
 
     def impact_preview(self, request, form, obj):
         data = form.cleaned_data
@@ -485,6 +515,16 @@ class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
                 cleared_at=form.cleaned_data.get("cleared_at"),
             )
         obj.pk, obj.person = saved.pk, saved.person
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        message_statuses(self, request, [obj.person])
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        message_statuses(self, request, [obj.person])
+        return response
 
     def withdraw(self, request, record, reason: str):
         return designations.designation_withdraw(actor=request.user, designation=record, reason=reason)
