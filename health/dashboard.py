@@ -529,4 +529,9 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["corrections"] = open_corrections(user)
         context["verification"] = verification_summary()
         context["policy"] = policy_versions(user, now=now)
+        # The health department's two writes, one click from the home page.
+        context["actions"] = [
+            {"key": "designation-add", "label": gettext("认定病例"), "url": _admin_url("health_designation_add")},
+            {"key": "riskarea-add", "label": gettext("设定风险地区"), "url": _admin_url("health_riskarea_add")},
+        ]
     return context
