@@ -109,6 +109,12 @@ class PersonAdmin(AuditedStatusListAdmin, HashedIdSearchAdmin, OrganisationScope
             return False
         return obj is None or persons_visible_to(request.user).filter(pk=obj.pk).exists()
 
+    def status_shown(self, request) -> bool:
+        # A hotel sees a guest's status while the guest stays (its check-in list), not its former
+        # guests' afterwards: the person list shows it no status.
+        organisation = user_organisation(request.user)
+        return organisation is None or organisation.kind != Organisation.Kind.HOTEL
+
     @admin.display(description=_("健康状态"), ordering="health_status__status")
     def stored_status(self, obj):
         return stored_status_words(getattr(obj, "health_status", None))

@@ -101,11 +101,23 @@ class AuditedStatusListAdmin(admin.ModelAdmin):
     """A list with a status column: the persons of the page shown are on record (one bulk insert per page)."""
 
     status_person_attribute = "pk"  # from a row to its person's id
+    status_column = "stored_status"
+
+    def status_shown(self, request) -> bool:
+        return True
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return columns if self.status_shown(request) else [column for column in columns if column != self.status_column]
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        return filters if self.status_shown(request) else ()
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
-        if request.method in ("GET", "HEAD") and changelist is not None:
+        if request.method in ("GET", "HEAD") and changelist is not None and self.status_shown(request):
             person_ids = sorted({getattr(row, self.status_person_attribute) for row in changelist.result_list})
             if person_ids:
                 status_accesses_record(user=request.user, person_ids=person_ids, channel=Channel.ADMIN, purpose=str(_("列表")))
