@@ -369,3 +369,31 @@ def test_a_hotel_s_person_list_shows_no_status_its_former_guests_included():
     # nor can it filter by status (an unknown parameter: Django's "?e=1" redirect, nothing listed)
     assert client.get("/admin/health/person/", {"status": "popup"})["Location"].endswith("?e=1")
     assert StatusAccess.objects.count() == before
+
+
+def test_the_desk_s_status_counts_link_to_its_current_guests_with_that_status():
+    hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
+    desk = factories.staff(organisation=hotel)
+
+    def guest(name, tests):
+        return checkin_register(
+            actor=desk,
+            hotel=hotel,
+            person_name=name,
+            id_number=factories.id_number(),
+            checked_in_at=timezone.now() - timedelta(hours=5),
+            origin_region_code="110105",
+            health_management_accepted=True,
+            nat_tests=tests,
+        )
+
+    guest("证明有效", [{"sampled_at": timezone.now() - timedelta(days=1), "result": "negative", "source": "certificate"}])
+    guest("无检测", [])
+    for status in HealthStatus.objects.all():
+        fresh(status.person_id)
+    client = logged_in(desk)
+    home = client.get("/admin/").content.decode()
+    link = re.search(r'<a href="([^"]+)" data-status="popup">', home).group(1).replace("&amp;", "&")
+    assert link == f"{CHECKINS}?stay=current&status=popup"
+    listed = client.get(link)
+    assert [checkin.person.name for checkin in listed.context["cl"].result_list] == ["无检测"]
