@@ -1,21 +1,21 @@
 """Admin of inbound cases (Chinese): border staff see every case, community workers the cases they manage."""
 
-from datetime import timedelta
 
-import pycountry
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
-from django.db.models import F
 from django.forms.models import construct_instance
 from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from entrants import services
-from entrants.countries import country_clean, country_name
+from entrants.countries import country_from_text, country_name, country_options
 from entrants.models import InboundCase
-from entrants.selectors import inbound_cases_visible_to
+from entrants.ports import port_choices
+from entrants.selectors import inbound_cases_awaiting_release, inbound_cases_late, inbound_cases_visible_to
+from health.admin_actions import RecordActionAdmin
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
 from health.admin_status import AuditedStatusAdmin
 from health.document_forms import DocumentFormFields
@@ -28,11 +28,15 @@ from health.services.persons import person_registered, same_name
 from health.services.statuses import policy_current
 
 
-def _country_choices():
-    return [("", "---------")] + sorted(
-        ((country.alpha_2, f"{country.alpha_2} {country_name(country.alpha_2)}") for country in pycountry.countries),
-        key=lambda choice: choice[0],
-    )
+class CountryInput(forms.TextInput):
+    """A text box with the countries as suggestions: typing 法 or FR narrows the list (no script needed)."""
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__({"list": "country-options", "autocomplete": "off", "placeholder": _("输入中文名称或代码，如 法国、FR"), **(attrs or {})})
+
+    def render(self, name, value, attrs=None, renderer=None):
+        options = format_html_join("", '<option value="{}"></option>', ((label,) for _code, label in country_options()))
+        return format_html('{}<datalist id="country-options">{}</datalist>', super().render(name, value, attrs, renderer), options)
 
 
 class InboundCaseForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
@@ -42,7 +46,8 @@ class InboundCaseForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
     past_dates = ("entered_country_on", "entered_city_on")
 
     person_name = forms.CharField(label=_("姓名"), max_length=64, required=False)
-    origin_country = forms.ChoiceField(label=_("出发国家或地区"), choices=_country_choices, required=False)
+    origin_country = forms.CharField(label=_("出发国家或地区"), required=False, widget=CountryInput())
+    port_of_entry = forms.ChoiceField(label=_("入境口岸"), choices=port_choices)
 
     class Meta:
         model = InboundCase
@@ -54,6 +59,11 @@ class InboundCaseForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
             "entered_city_on",
             "managing_community",
         ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "port_of_entry" in self.fields:
+            self.fields["port_of_entry"].choices = port_choices(self.instance.port_of_entry if self.instance.pk else None)
 
     def clean_id_number(self):
         if self.instance.pk is not None:
@@ -70,7 +80,7 @@ class InboundCaseForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
         value = self.cleaned_data.get("origin_country")
         if self.instance.pk is not None:
             return self.instance.origin_country
-        return country_clean(value)
+        return country_from_text(value)
 
     def clean(self):
         data = super().clean()
@@ -113,11 +123,10 @@ class AwaitingReleaseFilter(admin.SimpleListFilter):
         return [("yes", _("待解除")), ("no", _("已解除或无需社区解除"))]
 
     def queryset(self, request, queryset):
-        awaiting = {"managing_community__isnull": False, "released_at__isnull": True}
         if self.value() == "yes":
-            return queryset.filter(**awaiting)
+            return inbound_cases_awaiting_release(queryset)
         if self.value() == "no":
-            return queryset.exclude(**awaiting)
+            return queryset.exclude(pk__in=inbound_cases_awaiting_release(queryset).values("pk"))
         return queryset
 
 
@@ -133,12 +142,7 @@ class LateArrivalFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() not in ("yes", "no"):
             return queryset
-        grace = timedelta(days=policy_current().inbound_arrival_grace_days)
-        late = queryset.filter(
-            managing_community__isnull=True,
-            quarantine_ended_on__isnull=False,
-            entered_city_on__gt=F("quarantine_ended_on") + grace,
-        )
+        late = inbound_cases_late(queryset, grace_days=policy_current().inbound_arrival_grace_days)
         if self.value() == "yes":
             return late
         return queryset.exclude(pk__in=late.values("pk"))
@@ -160,13 +164,15 @@ class CommunityManagedFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundCase)
-class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     status_columns = ("person_status",)
     organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
     organisation_field = "managing_community"
     form = InboundCaseForm
+    # The status next to the name: at 1366 px the right-hand columns are the first to scroll away.
     list_display = (
         "person_name",
+        "person_status",
         "person_id_masked",
         "entered_country_on",
         "port_of_entry",
@@ -175,14 +181,17 @@ class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdm
         "entered_city_on",
         "managing_community",
         "released_at",
-        "person_status",
     )
     list_filter = (AwaitingReleaseFilter, LateArrivalFilter, CommunityManagedFilter, "entered_country_on")
     search_fields = ("person__name",)
     search_help_text = _("按姓名或完整身份证号查找")
     date_hierarchy = "entered_country_on"
     actions = ["release_selected"]
+    record_action = "release_selected"
     list_per_page = 50
+
+    def record_action_open(self, obj) -> bool:
+        return obj.managing_community_id is not None and obj.released_at is None
 
     # --- access: border sees every case, a community the cases it manages ------------------
     def get_queryset(self, request):
@@ -343,7 +352,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdm
                 "action": "release_selected",
             }
             return TemplateResponse(request, "admin/entrants/inboundcase/release_confirmation.html", context)
-        released = 0
+        released = []
         for case in cases:
             try:
                 services.inbound_release(actor=request.user, case=case)
@@ -351,11 +360,23 @@ class InboundCaseAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdm
                 message = getattr(error, "message", None) or "；".join(getattr(error, "messages", [str(error)]))
                 self.message_user(request, f"{case.person.name} {case.person.id_masked}：{message}", messages.WARNING)
             else:
-                released += 1
+                released.append(case)
         if released:
             self.message_user(
                 request,
-                _("已解除观察 %(count)d 人，其在本社区的隔离已同时解除。") % {"count": released},
+                _("已解除观察 %(count)d 人，其在本社区的隔离已同时解除。") % {"count": len(released)},
                 messages.SUCCESS,
             )
+            self.message_statuses(request, released, what="解除观察后提示")
         return None
+
+    # --- after a save: the person's resulting status in words ---
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self.message_statuses(request, [obj])
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self.message_statuses(request, [obj])
+        return response

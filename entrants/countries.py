@@ -30,3 +30,24 @@ def country_name(code: str) -> str:
     if country is None:
         return code
     return _chinese().gettext(country.name)
+
+
+@lru_cache(maxsize=1)
+def country_options() -> list[tuple[str, str]]:
+    """(alpha-2, "法国 FR") for every country, by Chinese name: what the add form's list offers."""
+    return sorted(
+        ((country.alpha_2, f"{country_name(country.alpha_2)} {country.alpha_2}") for country in pycountry.countries),
+        key=lambda option: option[1],
+    )
+
+
+def country_from_text(raw: object) -> str:
+    """The alpha-2 code of what was typed or picked: "法国 FR", "FR", "fr" or the Chinese name "法国"."""
+    text = " ".join(str(raw or "").split())
+    if not text:
+        return country_clean(text)
+    last = text.rsplit(" ", 1)[-1]
+    if len(last) == 2 and last.isascii() and last.isalpha():
+        return country_clean(last)
+    by_name = {name.rsplit(" ", 1)[0]: code for code, name in country_options()}
+    return country_clean(by_name.get(text, text))

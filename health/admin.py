@@ -25,7 +25,7 @@ from health import impact, retention
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin, ReadOnlyAdmin
 from health.admin_merge import merge_selected
 from health.admin_preview import ImpactPreviewAdmin
-from health.admin_status import AuditedStatusAdmin
+from health.admin_status import AuditedStatusAdmin, impact_words, status_filter, stored_status_words
 from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
@@ -92,7 +92,8 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
     organisation_kinds = ALL_KINDS
     organisation_field = None
     id_digest_lookup = "id_digest"
-    list_display = ("name", "document_display", "id_masked", "created_at")
+    list_display = ("name", "stored_status", "document_display", "id_masked", "created_at")
+    list_filter = (status_filter("health_status__status"),)
     # Two persons who are one (a passport and a resident ID): health.admin_merge.
     actions = [merge_selected]
     search_fields = ("name",)
@@ -109,6 +110,37 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
         if not self.allowed(request):
             return False
         return obj is None or persons_visible_to(request.user).filter(pk=obj.pk).exists()
+
+    status_columns = ("stored_status",)
+
+    def status_listed(self, request) -> bool:
+        # A hotel sees a guest's status while the guest stays (its check-in list), not its former
+        # guests' afterwards: the person list shows it no status, nor filters by one.
+        organisation = user_organisation(request.user)
+        return organisation is None or organisation.kind != Organisation.Kind.HOTEL
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        return columns if self.status_listed(request) else [c for c in columns if c not in self.status_columns]
+
+    def get_list_filter(self, request):
+        return super().get_list_filter(request) if self.status_listed(request) else ()
+
+    @staticmethod
+    def status_pending(person) -> bool:
+        stored = getattr(person, "health_status", None)  # select_related: whether a decision exists yet
+        return stored is None or stored.computed_at is None
+
+    def status_listed_row(self, request, obj) -> bool:
+        # A person not decided yet has no status to show (the cell says 待计算): nothing is read or logged.
+        return not self.status_pending(obj) and super().status_listed_row(request, obj)
+
+    @admin.display(description=_("健康状态"), ordering="health_status__status")
+    def stored_status(self, obj):
+        status = self.shown_status(obj)  # the page's audited read (one insert)
+        if status is None and self.status_pending(obj):
+            return _("待计算")
+        return stored_status_words(status)
 
     def has_add_permission(self, request) -> bool:
         return False  # persons come with their records (services), never on their own
@@ -365,6 +397,9 @@ class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdm
         return False  # a designation ends by its effective_to; history stays
 
     def save_model(self, request, obj, form, change):
+        # What the save changes, from the engine on the facts as they stand just before it: told after.
+        stored = RiskArea.objects.get(pk=obj.pk) if change else None
+        request._risk_area_impact = self.impact_preview(request, form, stored)
         if change:
             saved = risk_areas.risk_area_update(
                 actor=request.user,
@@ -382,6 +417,21 @@ class RiskAreaAdmin(WithdrawableAdmin, ImpactPreviewAdmin, OrganisationScopedAdm
                 effective_to=obj.effective_to,
             )
         obj.pk = saved.pk
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self._message_impact(request)
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self._message_impact(request)
+        return response
+
+    def _message_impact(self, request) -> None:
+        preview = getattr(request, "_risk_area_impact", None)
+        if preview is not None:
+            self.message_user(request, impact_words(preview), messages.WARNING if preview.changed else messages.INFO)
 
     def impact_preview(self, request, form, obj):
         data = form.cleaned_data
@@ -442,7 +492,7 @@ class DesignationForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(Designation)
-class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
+class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScopedAdmin):
     organisation_kinds = HEALTH
     organisation_field = None
     form = DesignationForm
@@ -483,6 +533,16 @@ class DesignationAdmin(WithdrawableAdmin, OrganisationScopedAdmin):
                 cleared_at=form.cleaned_data.get("cleared_at"),
             )
         obj.pk, obj.person = saved.pk, saved.person
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        self.message_statuses(request, [obj])
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        self.message_statuses(request, [obj])
+        return response
 
     def withdraw(self, request, record, reason: str):
         return designations.designation_withdraw(actor=request.user, designation=record, reason=reason)

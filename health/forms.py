@@ -5,13 +5,15 @@ from health import timebounds
 
 
 class IdNumberInput(forms.TextInput):
-    """A form that comes back with errors does not repeat the typed ID number into the page."""
+    """The ID number field: a form that comes back with an error keeps the number that was typed.
+
+    The page is the answer to the clerk's own POST (admin pages are never cached), so the number goes
+    back only to the person who typed it, and is never written to a URL, a log or a stored row;
+    the browser is asked not to remember it.
+    """
 
     def __init__(self, attrs=None) -> None:
-        super().__init__({"autocomplete": "off", **(attrs or {})})
-
-    def format_value(self, value):
-        return None
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
 
 
 class TimeBoundsForm:

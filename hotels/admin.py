@@ -16,8 +16,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from health.admin_actions import RecordActionAdmin
 from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, PersonColumnsAdmin
-from health.admin_status import AuditedStatusAdmin
+from health.admin_status import AuditedStatusAdmin, status_filter
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
@@ -223,17 +224,18 @@ class StayFilter(admin.SimpleListFilter):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+class CheckInAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL,)
     status_columns = ("guest_status",)
     organisation_field = "hotel"
     inlines = [NatTestInline]
-    list_filter = [StayFilter, "health_management_accepted", "checked_in_at"]
+    list_filter = [StayFilter, status_filter("person__health_status__status"), "health_management_accepted", "checked_in_at"]
     # Searching by name only: an ID number typed into the search box would stand in the URL.
     search_fields = ["person__name"]
     search_help_text = _("按姓名，或完整的18位身份证号（按摘要查找，号码不会出现在网址中）")
     date_hierarchy = "checked_in_at"
     actions = ["checkout_action"]
+    record_action = "checkout_action"
     list_per_page = 50
     ordering = ["-checked_in_at", "-pk"]
 
@@ -250,6 +252,9 @@ class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, 
         "created_at",
         "checked_out_by",
     ]
+
+    def record_action_open(self, obj) -> bool:
+        return obj.checked_out_at is None
 
     # --- querysets and permissions ---
     def get_queryset(self, request):
@@ -270,6 +275,9 @@ class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, 
     def status_visible(self, request, obj) -> bool:
         # A hotel sees a guest's status while the guest is checked in (and in the checkout's answer), not after.
         return obj.checked_out_at is None
+
+    def status_filterable(self, request, queryset):
+        return queryset.filter(checked_out_at__isnull=True)  # a departed guest's status is not filtered on either
 
     @admin.display(description=_("健康状态"), ordering="person__health_status__status")
     def guest_status(self, obj):
@@ -412,6 +420,8 @@ class CheckInAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, 
                 health_status = answers[checkin.person_id]
                 level = messages.INFO if health_status.status == HealthStatus.Code.NO_ABNORMALITY else messages.WARNING
                 self.message_user(request, status_message(checkin.person, health_status), level)
+            # The trip after a stay is declared by the guest: the desk is the last to see them.
+            self.message_user(request, gettext("请提醒客人申报行程。"), messages.INFO)
             if already_left:
                 names = "、".join(checkin.person.name for checkin in already_left)
                 self.message_user(request, gettext("以下客人此前已离店，未做更改：%(names)s") % {"names": names}, messages.WARNING)

@@ -19,7 +19,8 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from health.display import beijing_time
+from health.admin_actions import record_action_button
+from health.display import beijing_day, beijing_time
 from health.models import (
     Designation,
     HealthStatus,
@@ -49,6 +50,7 @@ LATE_AFTER = timedelta(hours=24)
 class Role:
     COMMUNITY = "community"
     HOTEL = "hotel"
+    BORDER = "border"
     OVERVIEW = "overview"  # administrators and the health authority
 
 
@@ -61,14 +63,23 @@ def dashboard_role(user) -> str | None:
     return {
         Organisation.Kind.COMMUNITY: Role.COMMUNITY,
         Organisation.Kind.HOTEL: Role.HOTEL,
+        Organisation.Kind.BORDER: Role.BORDER,
         Organisation.Kind.HEALTH: Role.OVERVIEW,
     }.get(organisation.kind)
 
 
-def _labelled_counts(counts: dict[str, int]) -> list[dict]:
+def _labelled_counts(counts: dict[str, int], list_url: str | None = None) -> list[dict]:
+    """The counts by status; with `list_url`, each links to that list filtered by the status (`status=`)."""
     labels = dict(HealthStatus.Code.choices)
+    joiner = "&" if list_url and "?" in list_url else "?"
     return [
-        {"code": code, "label": str(labels[code]), "count": counts.get(code, 0), "colour": STATUS_COLOURS[code]}
+        {
+            "code": code,
+            "label": str(labels[code]),
+            "count": counts.get(code, 0),
+            "colour": STATUS_COLOURS[code],
+            "url": f"{list_url}{joiner}status={code}" if list_url else None,
+        }
         for code in STATUS_ORDER
     ]
 
@@ -94,8 +105,15 @@ def community_due(user, *, today: date | None = None) -> dict:
                 "kind": record.get_kind_display(),
                 "planned_end_at": beijing_time(record.planned_end_at),
                 "url": _admin_url("communities_quarantinerecord_change", record.pk),
+                # The same action as on the record's page: its confirmation comes next.
+                "action": record_action_button(
+                    url=_admin_url("communities_quarantinerecord_changelist"),
+                    name="lift_selected",
+                    label=gettext("解除隔离"),
+                    pk=record.pk,
+                ),
             }
-            for record in queryset[:LIST_LIMIT]
+            for record in queryset.select_related("person")[:LIST_LIMIT]
         ]
 
     return {
@@ -114,7 +132,74 @@ def persons_by_status(user) -> list[dict]:
         .annotate(count=Count("pk"))
         .order_by()
     )
-    return _labelled_counts(counts)
+    return _labelled_counts(counts, _admin_url("health_person_changelist"))
+
+
+def community_inbound(user) -> dict:
+    """Inbound cases the worker's community manages and has not released yet, each with its 解除观察."""
+    from entrants.selectors import inbound_cases_awaiting_release, inbound_cases_visible_to
+
+    awaiting = (
+        inbound_cases_awaiting_release(inbound_cases_visible_to(user))
+        .select_related("person")
+        .order_by("entered_country_on", "pk")
+    )
+    changelist = _admin_url("entrants_inboundcase_changelist")
+    return {
+        "count": awaiting.count(),
+        "rows": [
+            {
+                "name": case.person.name,
+                "id_masked": case.person.id_masked,
+                "entered_country_on": beijing_day(case.entered_country_on),
+                "url": _admin_url("entrants_inboundcase_change", case.pk),
+                "action": record_action_button(url=changelist, name="release_selected", label=gettext("解除观察"), pk=case.pk),
+            }
+            for case in awaiting[:LIST_LIMIT]
+        ],
+        "url": changelist + "?awaiting_release=yes",
+    }
+
+
+# --- border control ----------------------------------------------------------------------------
+def border_cases(*, today: date) -> dict:
+    """Border control's cases: those handed to a community and not yet released, and late arrivals.
+
+    Both are the list filters' selectors (entrants.selectors, the grace days from the policy in
+    force): a count here and the list it links to cannot disagree.
+    """
+    from entrants.models import InboundCase
+    from entrants.selectors import inbound_cases_awaiting_release, inbound_cases_late
+    from health.services.statuses import policy_current
+
+    changelist = _admin_url("entrants_inboundcase_changelist")
+    cases = InboundCase.objects.select_related("person", "managing_community")
+    awaiting = inbound_cases_awaiting_release(cases)
+    late = inbound_cases_late(cases, grace_days=policy_current().inbound_arrival_grace_days)
+
+    def rows(queryset, extra):
+        return [
+            {
+                "name": case.person.name,
+                "id_masked": case.person.id_masked,
+                "entered_country_on": beijing_day(case.entered_country_on),
+                "extra": extra(case),
+                "url": _admin_url("entrants_inboundcase_change", case.pk),
+            }
+            for case in queryset.order_by("entered_country_on", "pk")[:LIST_LIMIT]
+        ]
+
+    return {
+        "awaiting_count": awaiting.count(),
+        "awaiting": rows(awaiting, lambda case: case.managing_community.name),
+        "awaiting_url": changelist + "?awaiting_release=yes",
+        "late_count": late.count(),
+        "late": rows(late, lambda case: gettext("进京 %(day)s") % {"day": beijing_day(case.entered_city_on)}),
+        "late_url": changelist + "?late_arrival=yes",
+        "entered_today": InboundCase.objects.filter(entered_country_on=today).count(),
+        "add_url": _admin_url("entrants_inboundcase_add"),
+        "list_url": changelist,
+    }
 
 
 # --- front desks -------------------------------------------------------------------------------
@@ -146,10 +231,23 @@ def hotel_guests(user) -> dict:
         person_ids=[checkin.person_id for checkin in unmet_rows],
         screen=Screen.admin(_("首页看板：未满足入住要求的客人")),
     )
+    changelist = _admin_url("hotels_checkin_changelist")
     return {
-        "by_status": _labelled_counts(counts),
+        "by_status": _labelled_counts(counts, changelist + "?stay=current"),
         "current_count": current.count(),
-        "current_url": _admin_url("hotels_checkin_changelist") + "?stay=current",
+        "current_url": changelist + "?stay=current",
+        "add_url": _admin_url("hotels_checkin_add"),
+        # The latest guests, each with its 办理离店 (the same action as on the check-in page).
+        "recent": [
+            {
+                "name": checkin.person.name,
+                "id_masked": checkin.person.id_masked,
+                "checked_in_at": beijing_time(checkin.checked_in_at),
+                "url": _admin_url("hotels_checkin_change", checkin.pk),
+                "action": record_action_button(url=changelist, name="checkout_action", label=gettext("办理离店"), pk=checkin.pk),
+            }
+            for checkin in current.select_related("person").order_by("-checked_in_at", "-pk")[:LIST_LIMIT]
+        ],
         "requirements_unmet_count": unmet.count(),
         "requirements_unmet": [
             {
@@ -428,15 +526,18 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
         context["by_status"] = persons_by_status(user)
         context["corrections"] = open_corrections(user)
         context["quarantines_url"] = _admin_url("communities_quarantinerecord_changelist")
+        context["inbound"] = community_inbound(user)
     elif role == Role.HOTEL:
         context["hotel"] = hotel_guests(user)
+    elif role == Role.BORDER:
+        context["border"] = border_cases(today=timezone.localdate(now))
     else:
         series = status_counts_by_day(now=now)
         context["chart"] = status_chart_svg(series)
         context["chart_rows"] = [
             {"day": f"{point['day']:%m-%d}", "counts": [point["counts"][code] for code in STATUS_ORDER]} for point in series
         ]
-        context["legend"] = _labelled_counts(series[-1]["counts"])
+        context["legend"] = _labelled_counts(series[-1]["counts"], _admin_url("health_person_changelist"))
         context["feeds"] = feed_freshness(now=now)
         context["flagged"] = flagged_positives(user)
         context["corrections"] = open_corrections(user)
@@ -446,6 +547,11 @@ def dashboard_for(user, *, now: datetime | None = None) -> dict | None:
 
         context["passes"] = passes_summary(now=now)
         context["duplicates"] = likely_duplicates()
+        # The health department's two writes, one click from the home page.
+        context["actions"] = [
+            {"key": "designation-add", "label": gettext("认定病例"), "url": _admin_url("health_designation_add")},
+            {"key": "riskarea-add", "label": gettext("设定风险地区"), "url": _admin_url("health_riskarea_add")},
+        ]
     return context
 
 

@@ -80,7 +80,7 @@ def inbound_add(**values) -> dict:
         "person_name": "王五",
         "id_number": factories.id_number(),
         "entered_country_on": values.get("entered_country_on", timezone.localdate() - timedelta(days=5)).isoformat(),
-        "port_of_entry": "首都机场",
+        "port_of_entry": "北京首都国际机场",
         "origin_country": "GB",
     }
     if "quarantine_ended_at" in values:

@@ -102,6 +102,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "config.security.AbsoluteSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Read-only relations on admin pages link only to what the viewer may open (health/admin_links.py).
+    "health.admin_links.AdminViewerMiddleware",
     # After a staff member's write, their list pages read the primary (only with replicas configured).
     "health.replicas.PrimaryAfterWriteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

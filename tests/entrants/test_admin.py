@@ -109,11 +109,14 @@ def test_an_id_number_typed_into_the_url_is_rewritten_to_its_digest(border_staff
     assert "person__id_digest=" in response["Location"]
 
 
-def test_the_add_form_does_not_echo_a_typed_id_number(border_staff):
+def test_the_add_form_with_an_error_keeps_the_typed_id_number_in_its_field_only(border_staff):
     number = factories.id_number()[:-1] + "0"  # most of a number, with a wrong check character
     response = browser(border_staff).post(f"{CHANGELIST}add/", {"person_name": "回显", "id_number": number})
     assert response.status_code == 200
-    assert number not in response.content.decode()
+    html = response.content.decode()
+    # the clerk corrects the number instead of typing all 18 characters again; it is in the field, nowhere else
+    assert html.count(number) == 1
+    assert f'value="{number}"' in html
 
 
 def test_change_page_shows_the_persons_status_and_reasons_read_only(community_staff, cases):
@@ -183,7 +186,7 @@ def test_border_staff_add_a_case_through_the_service(border_staff, community):
             "person_name": "新增庚",
             "id_number": number,
             "entered_country_on": days_ago(4).isoformat(),
-            "port_of_entry": "首都机场",
+            "port_of_entry": "北京首都国际机场",
             "origin_country": "SG",
             "managing_community": community.pk,
             "quarantine_ended_at_0": "",
@@ -209,7 +212,7 @@ def test_admin_form_refuses_quarantine_end_before_entry(border_staff):
             "person_name": "新增辛",
             "id_number": factories.id_number(),
             "entered_country_on": days_ago(4).isoformat(),
-            "port_of_entry": "首都机场",
+            "port_of_entry": "北京首都国际机场",
             "origin_country": "SG",
             "quarantine_ended_at_0": days_ago(5).isoformat(),
             "quarantine_ended_at_1": "12:00:00",
