@@ -132,6 +132,8 @@ class DueFilter(admin.SimpleListFilter):
 # --- quarantines ---------------------------------------------------------------------------
 @admin.register(QuarantineRecord)
 class QuarantineRecordAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    # A save's message says the person's resulting status in words (AuditedStatusAdmin).
+    status_message_after_save = True
     organisation_kinds = (Organisation.Kind.COMMUNITY,)
     status_columns = ("current_status",)
     organisation_field = "community"
@@ -309,17 +311,6 @@ class QuarantineRecordAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumns
 
     def save_related(self, request, form, formsets, change):
         """No related objects are edited here (the default would call save_m2m on an unsaved form)."""
-
-    # --- after a save: the person's resulting status in words ---
-    def response_add(self, request, obj, post_url_continue=None):
-        response = super().response_add(request, obj, post_url_continue)
-        self.message_statuses(request, [obj])
-        return response
-
-    def response_change(self, request, obj):
-        response = super().response_change(request, obj)
-        self.message_statuses(request, [obj])
-        return response
 
     def delete_model(self, request, obj):
         services.quarantines_delete(actor=request.user, records_or_ids=[obj.pk])

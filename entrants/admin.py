@@ -165,6 +165,8 @@ class CommunityManagedFilter(admin.SimpleListFilter):
 
 @admin.register(InboundCase)
 class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
+    # A save's message says the person's resulting status in words (AuditedStatusAdmin).
+    status_message_after_save = True
     status_columns = ("person_status",)
     organisation_kinds = (Organisation.Kind.BORDER, Organisation.Kind.COMMUNITY)
     organisation_field = "managing_community"
@@ -370,13 +372,3 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
             self.message_statuses(request, released, what="解除观察后提示")
         return None
 
-    # --- after a save: the person's resulting status in words ---
-    def response_add(self, request, obj, post_url_continue=None):
-        response = super().response_add(request, obj, post_url_continue)
-        self.message_statuses(request, [obj])
-        return response
-
-    def response_change(self, request, obj):
-        response = super().response_change(request, obj)
-        self.message_statuses(request, [obj])
-        return response

@@ -493,6 +493,8 @@ class DesignationForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
 
 @admin.register(Designation)
 class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScopedAdmin):
+    # A save's message says the person's resulting status in words (AuditedStatusAdmin).
+    status_message_after_save = True
     organisation_kinds = HEALTH
     organisation_field = None
     form = DesignationForm
@@ -533,16 +535,6 @@ class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScoped
                 cleared_at=form.cleaned_data.get("cleared_at"),
             )
         obj.pk, obj.person = saved.pk, saved.person
-
-    def response_add(self, request, obj, post_url_continue=None):
-        response = super().response_add(request, obj, post_url_continue)
-        self.message_statuses(request, [obj])
-        return response
-
-    def response_change(self, request, obj):
-        response = super().response_change(request, obj)
-        self.message_statuses(request, [obj])
-        return response
 
     def withdraw(self, request, record, reason: str):
         return designations.designation_withdraw(actor=request.user, designation=record, reason=reason)

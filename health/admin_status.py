@@ -76,6 +76,21 @@ class AuditedStatusAdmin(admin.ModelAdmin):
             user=request.user, person_id=self.status_person_id(obj), screen=Screen.admin_of(self.model, what)
         )
 
+    # Whether a save (add or change) ends with a message of the person's resulting status in words.
+    status_message_after_save = False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if self.status_message_after_save:
+            self.message_statuses(request, [obj])
+        return response
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        if self.status_message_after_save:
+            self.message_statuses(request, [obj])
+        return response
+
     def message_statuses(self, request, objects: Iterable, *, what: str = SAVED) -> None:
         """One message per row's person (the first few of a batch): "张伟（1101**…）的健康状态：未见异常。…".
 
