@@ -11,7 +11,7 @@ from django.utils import timezone
 
 
 def pass_cpu_us(count: int = 2000) -> dict:
-    from health.population import person_identity
+    from devtools.population import person_identity
 
     from health.identity import id_number_digest
     from health.models import HealthStatus
