@@ -12,7 +12,6 @@ from django.utils import timezone
 
 def pass_cpu_us(count: int = 2000) -> dict:
     from devtools.population import person_identity
-
     from health.identity import id_number_digest
     from health.models import HealthStatus
     from health.passes.answers import public_status_payload
