@@ -2,7 +2,7 @@
 
 Never downloads a browser: without /usr/bin/chromium or the playwright package the tests are
 skipped, unless REQUIRE_SERVICES=1 (CI), where they fail instead. Screenshots of every step go
-to test-artifacts/browser/.
+to var/screenshots/ (CI artifacts).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PASSWORD = "pw-Secret-123"  # tests.factories.staff's password
 
 
@@ -64,7 +64,6 @@ def page(live_server, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(
@@ -86,11 +85,13 @@ def page(live_server, monkeypatch):
 
 @pytest.fixture
 def shot(page):
-    """shot("flow1-02-list"): a full-page screenshot of the current step into test-artifacts/browser/."""
+    """shot("flow1-02-list"): a screenshot of the current step into var/screenshots/ (the whole page
+    unless full_page=False: the window as staff see it)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
-        path = ARTIFACTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+    def take(name: str, *, full_page: bool = True) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

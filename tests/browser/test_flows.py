@@ -1,5 +1,5 @@
 """The three flows of a first day, in Chromium: a worker lifts a quarantine, a desk checks a guest in and
-out, another community's worker is kept out. Screenshots of each step: test-artifacts/browser/."""
+out, another community's worker is kept out. Screenshots of each step: var/screenshots/."""
 from __future__ import annotations
 
 from datetime import timedelta

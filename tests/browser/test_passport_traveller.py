@@ -1,6 +1,6 @@
 """A passport-holding inbound traveller through the seed's third rule, in Chromium: border control
 registers them by passport (the document type selector showing the nationality), the community
-releases them, and the public status query by passport answers 未见异常. Screenshots: test-artifacts/browser/."""
+releases them, and the public status query by passport answers 未见异常. Screenshots: var/screenshots/."""
 from __future__ import annotations
 
 import json

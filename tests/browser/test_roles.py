@@ -25,20 +25,16 @@ from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture
-def snap(page):
-    """snap("community-01-home"): a screenshot of the window as staff see it, into var/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def snap(page, shot):
+    """snap("community-01-home"): the 1366 px window as staff see it (conftest's shot, not the whole page)."""
     page.set_viewport_size(LAPTOP)
 
     def take(name: str, *, full_page: bool = False) -> Path:
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
-        return path
+        return shot(name, full_page=full_page)
 
     return take
 

@@ -1,22 +1,18 @@
 """The /verify/ page (issue 17): caches the keys online, then verifies with the network off.
 
-Screenshots go to var/screenshots/ (verify-*.png) as well as test-artifacts/browser/.
+Screenshots go to var/screenshots/ (verify-*.png).
 """
 from __future__ import annotations
 
-import shutil
 import zlib
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import base45
 import pytest
 
-from tests.browser.conftest import ARTIFACTS
 from tests.health.test_api_public import with_beijing_stay
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def tampered(text: str) -> str:
@@ -26,12 +22,6 @@ def tampered(text: str) -> str:
 
 
 def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_server):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def snap(name: str) -> None:
-        shot(name)
-        shutil.copy(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
-
     payload = with_beijing_stay("张三")
     answer = page.request.post(f"{live_server.url}/api/v1/status/query/", data=payload).json()
     text = answer["pass"]["text"]
@@ -44,7 +34,7 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     page.wait_for_function(
         "caches.open('health-kit-verify-v1').then(c => c.keys()).then(k => k.length === 3)"
     )
-    snap("verify-01-online")
+    shot("verify-01-online")
 
     # offline: the page comes from the service worker, the keys from the last visit
     page.context.set_offline(True)
@@ -52,7 +42,7 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     page.wait_for_selector("#verify[data-keys-ready]")
     assert "离线" in page.inner_text("#keys-state")
     assert page.evaluate("navigator.serviceWorker.controller !== null")
-    snap("verify-02-offline")
+    shot("verify-02-offline")
 
     page.fill("#text", text)
     page.click("#check")
@@ -60,7 +50,7 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     assert page.inner_text("#result .label") == answer["label"]
     assert "张*" in page.inner_text("#result .holder")
     assert "有效至" in page.inner_text("#result .time")
-    snap("verify-03-offline-valid")
+    shot("verify-03-offline-valid")
 
     page.click("#result")
     page.fill("#text", tampered(text))
@@ -68,7 +58,7 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     page.wait_for_selector("#result[data-outcome=refused]")
     assert page.get_attribute("#result", "data-refusal") == "forged"
     assert "签名不符" in page.inner_text("#result .holder")
-    snap("verify-04-offline-tampered")
+    shot("verify-04-offline-tampered")
 
     page.click("#result")
     page.fill("#text", "hello")
@@ -82,5 +72,5 @@ def test_the_verify_page_works_offline_with_the_keys_it_cached(page, shot, live_
     page.click("#check")
     page.wait_for_selector("#result[data-refusal=stale_keys]")
     assert "超过2天" in page.inner_text("#result .holder")
-    snap("verify-05-offline-keys-too-old")
+    shot("verify-05-offline-keys-too-old")
     page.context.set_offline(False)
