@@ -18,7 +18,7 @@ from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, Pers
 from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
-from health.explanations import cause_label, reasons_labels
+from health.explanations import cause_label, reasons_labels, status_cell
 from health.forms import TimeBoundsForm
 from health.identity import name_normalise
 from health.models import HealthStatus, Organisation, Region, StatusEvent
@@ -184,10 +184,7 @@ class QuarantineRecordAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumns
     @admin.display(description=_("当前健康状态"), ordering="person__health_status__status")
     def current_status(self, obj):
         status = self.shown_status(obj)
-        if status is None:
-            return "—"
-        label = _status_label(status.status)
-        return format_html("{}（{}）", label, _("更新中")) if status.dirty else label
+        return "—" if status is None else status_cell(status)
 
     @admin.display(description=_("当前健康状态"))
     def status_now(self, obj):

@@ -20,10 +20,10 @@ from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, Pers
 from health.admin_status import AuditedStatusAdmin
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
-from health.explanations import reasons_labels
+from health.explanations import reasons_labels, status_label
 from health.forms import TimeBoundsForm
 from health.identity import name_normalise
-from health.models import HealthStatus, Organisation
+from health.models import Organisation
 from health.services.persons import person_registered, same_name
 from health.services.statuses import policy_current
 
@@ -326,10 +326,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
 
     @admin.display(description=_("健康状态"))
     def person_status(self, case):
-        status = self.shown_status(case)
-        if status is None or status.computed_at is None:
-            return _("待计算")
-        return HealthStatus.Code(status.status).label
+        return status_label(self.shown_status(case))
 
     @admin.display(description=_("原因"))
     def person_reasons(self, case):

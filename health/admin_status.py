@@ -195,16 +195,6 @@ def impact_words(preview: ImpactPreview) -> str:
     return words
 
 
-def stored_status_words(status: HealthStatus | None) -> str:
-    """A list cell: the status shown in words, "（更新中）" while a recomputation is pending."""
-    if status is None:
-        return "—"
-    if status.computed_at is None:
-        return gettext("待计算")
-    label = str(HealthStatus.Code(status.status).label)
-    return f"{label}（{gettext('更新中')}）" if status.dirty else label
-
-
 def status_filter(path: str = "health_status__status"):
     """A list filter "健康状态" on the stored decision (`path`: the lookup to HealthStatus.status).
 

@@ -194,6 +194,14 @@ def status_label(status: HealthStatus | None) -> str:
     return str(HealthStatus.Code(status.status).label)
 
 
+def status_cell(status: HealthStatus | None) -> str:
+    """A list cell: the label, with "（更新中）" while a recomputation of the shown decision is pending."""
+    label = status_label(status)
+    if status is not None and status.computed_at is not None and status.dirty:
+        return f"{label}（{gettext('更新中')}）"
+    return label
+
+
 # --- evidence: which fact decided -------------------------------------------------------------
 def status_evidence(person_id: int, status: HealthStatus, *, policy: Policy | None = None) -> list[Evidence]:
     """The facts behind each reason of a stored decision, from the engine's own evaluation.
