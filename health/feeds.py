@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -39,10 +39,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health import bulk, registry, textfiles, timebounds
-from health.identity import id_number_clean, id_number_digest, id_number_mask
-from health.models import HealthStatus, ItineraryStay, KeptDeclaration, Organisation, Person, Region
+from health.identity import DocumentType, document_clean, id_number_clean, id_number_digest, id_number_mask
+from health.models import HealthStatus, ItineraryStay, KeptDeclaration, Organisation, Person, PersonAlias, Region
 from health.services.persons import (
+    PersonDocument,
     declarations_kept_make_theirs,
+    name_key,
     name_normalise,
     persons_create_many,
     persons_known,
@@ -472,7 +474,11 @@ def feed_import(
 
 
 # --- stays: the national platform's itinerary ------------------------------------------------------
-STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at")
+# A person is named by `id_number`, or by the document columns (api.md, "A person in a request";
+# docs/identity.md): a row with `document_number` (or a `document_type` other than the resident ID)
+# is keyed by that document.
+DOCUMENT_COLUMNS = ("document_type", "document_number", "nationality")
+STAY_COLUMNS = ("name", "id_number", "city_code", "arrived_at", "left_at", *DOCUMENT_COLUMNS)
 _NULL = "\\N"
 
 
@@ -480,14 +486,16 @@ _NULL = "\\N"
 class ValidStays:
     """A checked stays file, ready to be written.
 
-    `persons`: keyed digest -> (name, masked number, first line). `stays`: blocks of staging rows in
+    `persons`: keyed digest -> (name, masked number, first line, document type, nationality, birth
+    date as YYYY-MM-DD or None: from a resident ID or an 18-character permanent residence card's
+    number). `stays`: blocks of staging rows in
     PostgreSQL's COPY text format, "line, digest, region, arrived_at, left_at" tab-separated, one a
     line (times in ISO 8601 with their offset, `\\N` for none): the checking processes write them,
     so that the writer streams them to the server as they are. `rows`: the file's rows. The plain
     ID number is not kept: only its digest and masked form leave the check.
     """
 
-    persons: dict[str, tuple[str, str, int]]
+    persons: dict[str, tuple[str, str, int, str, str, str | None]]
     stays: list[str]
     rows: int
 
@@ -516,14 +524,18 @@ class StayRows(RowValidator):
     """
 
     columns = STAY_COLUMNS
-    required = ("name", "id_number", "city_code", "arrived_at")
+    required = ("name", "id_number|document_number", "city_code", "arrived_at")
 
     def __init__(self, context) -> None:
         super().__init__(context)
         self.regions, self.now = context
-        self.numbers: dict[str, tuple[str, str] | str] = {}  # raw -> (digest, masked), or an error message
+        # raw -> (digest, masked, type, nationality, birth date), or an error message
+        self.numbers: dict[str, tuple | str] = {}
+        # (type, number, nationality) as given -> the same, or the errors by column
+        self.documents: dict[tuple, tuple | Errors] = {}
         self.times: dict[str, tuple[datetime, str] | str] = {}  # raw -> (moment, ISO text), or an error message
-        self.persons: dict[str, tuple[str, str, int]] = {}  # digest -> the name, masked number and line it came with first
+        # digest -> the name, masked number, line, ... it came with first (ValidStays.persons)
+        self.persons: dict[str, tuple] = {}
         self.staged: list[str] = []
 
     @classmethod
@@ -579,34 +591,37 @@ class StayRows(RowValidator):
                 continue
             errors: Errors = {}
             raw_name = values.get("name") or ""
-            name = names.get(raw_name) if type(raw_name) is str else None
-            if name is None:
-                name = name_normalise(raw_name)
+            named = names.get(raw_name) if type(raw_name) is str else None
+            if named is None:
+                normal = name_normalise(raw_name)
+                named = (normal, name_key(normal))
                 if type(raw_name) is str:
                     if len(names) > 1 << 20:
                         names.clear()
-                    names[raw_name] = name
+                    names[raw_name] = named
+            name = named[0]
             if not name:
                 errors["name"] = [required]
             elif len(name) > 64:
                 errors["name"] = [too_long]
             raw = values.get("id_number")
-            known = numbers.get(raw) if type(raw) is str else None
+            known = None
+            if values.get("document_number") or values.get("document_type"):
+                known = self.document_checked(values, errors)
             if known is None:
-                try:
-                    # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
-                    number = id_number_clean(str(raw) if raw is not None else "")
-                    known = (id_number_digest(number), id_number_mask(number))
-                except DjangoValidationError as error:
-                    known = str(error.messages[0])
-                if type(raw) is str:
-                    numbers[raw] = known
-            if type(known) is str:
-                errors["id_number"] = [known]
-            elif "name" not in errors:
-                # Names are compared on every row with a valid number, whatever else is wrong with it.
-                first = persons.setdefault(known[0], (name, known[1], line))
-                if first[0] != name:
+                known = numbers.get(raw) if type(raw) is str else None
+                if known is None:
+                    known = _resident_checked(raw)
+                    if type(raw) is str:
+                        numbers[raw] = known
+                if type(known) is str:
+                    errors["id_number"] = [known]
+            if type(known) is tuple and "name" not in errors:
+                # Names are compared (name_key) on every row with a valid document, whatever else is wrong with it.
+                first = persons.get(known[0])
+                if first is None:
+                    persons[known[0]] = (name, known[1], line, *known[2:])
+                elif first[0] != name and name_key(first[0]) != named[1]:
                     errors["name"] = [str(OTHER_NAME_IN_FILE % {"line": first[2]})]
             region = values.get("city_code")
             if region not in regions:
@@ -629,20 +644,78 @@ class StayRows(RowValidator):
             staged.append(f"{line}\t{known[0]}\t{region}\t{arrived[1]}\t{_NULL if left is None else left[1]}\n")
         return count
 
+    def document_checked(self, values: dict, errors: Errors) -> tuple | None:
+        """A row's document columns: (digest, masked, type, nationality, birth date), or None with its
+        errors added (by column), or None for a row they leave to `id_number` (blank, or `resident_id`
+        without a number). The one validator (health.identity.document_clean), once per distinct
+        document; as in the API's person object, an `id_number` given too must still be valid.
+        """
+        kind, number, nationality = (values.get(column) for column in DOCUMENT_COLUMNS)
+        kind = blank_to_none(kind)
+        number = blank_to_none(number)
+        if number is None and kind in (None, DocumentType.RESIDENT_ID):
+            return None
+        if type(number) is int:
+            number = str(number)  # as the API's text field reads a JSON number
+        nationality = blank_to_none(nationality)
+        key = (kind, number, nationality)
+        hashable = all(value is None or type(value) is str for value in key)
+        known = self.documents.get(key) if hashable else None
+        if known is None:
+            try:
+                document = document_clean(kind, number=number, nationality=nationality)
+            except DjangoValidationError as error:
+                known = {column: [str(text) for text in texts] for column, texts in error.message_dict.items()}
+            else:
+                born = document.birth_date.isoformat() if document.birth_date is not None else None
+                known = (document.digest, document.masked, document.document_type, document.nationality, born)
+            if hashable:
+                if len(self.documents) > 1 << 20:
+                    self.documents.clear()
+                self.documents[key] = known
+        raw = values.get("id_number")
+        if blank_to_none(raw) is not None:
+            resident = self.numbers.get(raw) if type(raw) is str else None
+            if resident is None:
+                resident = _resident_checked(raw)
+            if type(resident) is str:
+                errors["id_number"] = [resident]
+        if type(known) is dict:
+            errors.update(known)
+            return None
+        return known
+
     def kept(self) -> ValidStays:
         return ValidStays(persons=self.persons, stays=["".join(self.staged)], rows=len(self.staged))
 
     @classmethod
     def kept_merged(cls, parts: list[ValidStays]) -> ValidStays | None:
-        persons: dict[str, tuple[str, str, int]] = {}
+        persons: dict[str, tuple] = {}
         for part in parts:
             for digest, person in part.persons.items():
                 # Within each part every row has its number's first name; so must the parts among themselves.
-                if persons.setdefault(digest, person)[0] != person[0]:
+                first = persons.setdefault(digest, person)
+                if first[0] != person[0] and name_key(first[0]) != name_key(person[0]):
                     return None
         return ValidStays(
             persons=persons, stays=[block for part in parts for block in part.stays], rows=sum(len(p) for p in parts)
         )
+
+
+def _resident_checked(raw) -> tuple | str:
+    """A row's `id_number`: (digest, masked, type, nationality, birth date), or the message of what is wrong."""
+    try:
+        # id_number_clean checks a canonical number in ~2 µs (health/identity.py), others with stdnum.
+        number = id_number_clean(str(raw) if raw is not None else "")
+    except DjangoValidationError as error:
+        return str(error.messages[0])
+    return (
+        id_number_digest(number),
+        id_number_mask(number),
+        DocumentType.RESIDENT_ID,
+        "",
+        f"{number[6:10]}-{number[10:12]}-{number[12:14]}",
+    )
 
 
 def stays_validate(path: Path, feed_format: str, *, processes: int | None = None) -> ValidStays:
@@ -662,7 +735,8 @@ def _stays_import(valid: ValidStays, actor) -> dict:
 # --- the stays writers: persons, then the itinerary table ---------------------------------------
 _PERSONS = "feed_persons"
 _PERSONS_COLUMNS = (
-    "digest varchar(64), name varchar(64), masked varchar(18), line integer, person_id bigint, stored_name varchar(64)"
+    "digest varchar(64), name varchar(64), masked varchar(24), line integer, document_type varchar(32), "
+    "nationality varchar(3), birth_date date, person_id bigint, stored_name varchar(64)"
 )
 _STAYS = "feed_stays"
 _STAYS_COLUMNS = "line integer, digest varchar(64), region varchar(6), arrived_at timestamptz, left_at timestamptz"
@@ -682,8 +756,8 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
     bulk.temp_table_create(_STAYS, _STAYS_COLUMNS)
     bulk.copy_rows(
         _PERSONS,
-        ["digest", "name", "masked", "line"],
-        ((digest, name, masked, line) for digest, (name, masked, line) in valid.persons.items()),
+        ["digest", "name", "masked", "line", "document_type", "nationality", "birth_date"],
+        ((digest, *person) for digest, person in valid.persons.items()),
     )
     bulk.copy_text(_STAYS, ["line", "digest", "region", "arrived_at", "left_at"], valid.stays)
     with connection.cursor() as cursor:
@@ -693,7 +767,8 @@ def stays_write(valid: ValidStays, *, source: str) -> tuple[int, list[int]]:
         cursor.execute(f"ANALYZE {_STAYS}")
         kept = _staged_persons_write(cursor)
         written = _staged_stays_write(cursor, source=source)
-        cursor.execute(f"SELECT person_id FROM {_PERSONS} ORDER BY person_id")
+        # Two documents of one merged person lead to the same id.
+        cursor.execute(f"SELECT DISTINCT person_id FROM {_PERSONS} ORDER BY person_id")
         person_ids = [pk for (pk,) in cursor.fetchall()]
     bulk.temp_table_drop(_STAYS)
     bulk.temp_table_drop(_PERSONS)
@@ -708,18 +783,24 @@ def _staged_persons_write(cursor) -> dict[int, int]:
     FeedRejected for a name that contradicts the stored person's; returns the declarations kept
     for these persons before they appeared (kept declaration id -> person id).
     """
-    person, status = Person._meta.db_table, HealthStatus._meta.db_table
+    person, status, alias = Person._meta.db_table, HealthStatus._meta.db_table, PersonAlias._meta.db_table
     # Each person looked up once by digest: everything below reads the staging tables alone.
     cursor.execute(
         f"UPDATE {_PERSONS} f SET person_id = p.id, stored_name = p.name FROM {person} p WHERE p.id_digest = f.digest"
+    )
+    # A document left by a merge leads to the kept person, under the name registered with that document.
+    cursor.execute(
+        f"UPDATE {_PERSONS} f SET person_id = a.person_id, stored_name = a.name FROM {alias} a "
+        f"WHERE f.person_id IS NULL AND a.digest = f.digest"
     )
     _conflicts_reject(cursor)
     # New persons and their status rows, set-based, each given its new id.
     cursor.execute(
         f"""
         WITH new AS (
-            INSERT INTO {person} (name, id_digest, id_masked, created_at)
-            SELECT name, digest, masked, now() FROM {_PERSONS} WHERE person_id IS NULL ORDER BY digest
+            INSERT INTO {person} (name, id_digest, id_masked, document_type, nationality, birth_date, created_at)
+            SELECT name, digest, masked, document_type, nationality, birth_date, now()
+            FROM {_PERSONS} WHERE person_id IS NULL ORDER BY digest
             ON CONFLICT (id_digest) DO NOTHING
             RETURNING id, id_digest, name
         ), statuses AS (
@@ -736,12 +817,12 @@ def _staged_persons_write(cursor) -> dict[int, int]:
         f"WHERE f.person_id IS NULL AND p.id_digest = f.digest"
     )
     _conflicts_reject(cursor)
-    # Declarations kept for these persons before they appeared (by digest and the very name).
+    # Declarations kept for these persons before they appeared (by digest and the name, compared by name_key).
     cursor.execute(
-        f"SELECT k.id, f.person_id FROM {KeptDeclaration._meta.db_table} k "
-        f"JOIN {_PERSONS} f ON f.digest = k.id_digest AND f.stored_name = k.name"
+        f"SELECT k.id, f.person_id, k.name, f.stored_name FROM {KeptDeclaration._meta.db_table} k "
+        f"JOIN {_PERSONS} f ON f.digest = k.id_digest"
     )
-    return dict(cursor.fetchall())
+    return {pk: person_id for pk, person_id, kept, stored in cursor.fetchall() if name_key(kept) == name_key(stored)}
 
 
 def _staged_stays_write(cursor, *, source: str) -> int:
@@ -765,20 +846,26 @@ def _staged_stays_write(cursor, *, source: str) -> int:
 
 
 def _conflicts_reject(cursor) -> None:
-    """A name that contradicts the stored person's rejects the file (rolled back with it), naming the lines."""
-    cursor.execute(f"SELECT EXISTS (SELECT FROM {_PERSONS} WHERE stored_name <> name)")
-    if not cursor.fetchone()[0]:
+    """A name that contradicts the stored person's rejects the file (rolled back with it), naming the lines.
+
+    Names are compared as the services compare them (`name_key`: Latin names case-insensitively):
+    the database finds the persons whose names differ at all (none, usually), Python judges those.
+    """
+    cursor.execute(f"SELECT digest, name, stored_name FROM {_PERSONS} WHERE stored_name <> name")
+    digests = [digest for digest, name, stored in cursor.fetchall() if name_key(name) != name_key(stored)]
+    if not digests:
         return
     # The lines written for those persons: of a repeated stay, its last line (as written above).
     cursor.execute(
         f"""
         SELECT s.line, count(*) OVER () FROM (
             SELECT DISTINCT ON (digest, region, arrived_at) digest, line FROM {_STAYS}
+            WHERE digest = ANY(%s)
             ORDER BY digest, region, arrived_at, line DESC
-        ) s JOIN {_PERSONS} p ON p.digest = s.digest
-        WHERE p.stored_name <> p.name
+        ) s
         ORDER BY s.line LIMIT {REPORT_MAX}
-        """
+        """,
+        [digests],
     )
     found = cursor.fetchall()
     raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line, _total in found}, total=found[0][1])
@@ -794,15 +881,22 @@ def _stays_write_portable(valid: ValidStays, *, source: str) -> tuple[int, list[
     _names_check(rows, valid, person_of)
     new = {digest: valid.persons[digest][:2] for digest in digests if digest not in person_of}
     if new:
-        created = persons_create_many(new)
+        documents = {
+            digest: PersonDocument(kind, nationality, date.fromisoformat(born) if born else None)
+            for digest, (_name, _masked, _line, kind, nationality, born) in valid.persons.items()
+            if digest in new
+        }
+        created = persons_create_many(new, documents=documents)
         _names_check(rows, valid, created)
         person_of.update(created)
-    stays = [
-        ItineraryStay(
+    # Of a stay both documents of one merged person name, the last line (as on PostgreSQL).
+    by_person = {
+        (person_of[digest][0], region, arrived_at): ItineraryStay(
             person_id=person_of[digest][0], region_id=region, arrived_at=arrived_at, left_at=left_at, source=source
         )
         for _line, digest, region, arrived_at, left_at in rows
-    ]
+    }
+    stays = list(by_person.values())
     ItineraryStay.objects.bulk_create(
         stays,
         batch_size=1000,
@@ -817,7 +911,7 @@ def _stays_write_portable(valid: ValidStays, *, source: str) -> tuple[int, list[
 
 def _names_check(rows: list[tuple], valid: ValidStays, stored: dict[str, tuple[int, str]]) -> None:
     conflicts = [
-        row[0] for row in rows if row[1] in stored and stored[row[1]][1] != valid.persons[row[1]][0]
+        row[0] for row in rows if row[1] in stored and name_key(stored[row[1]][1]) != name_key(valid.persons[row[1]][0])
     ]  # fmt: skip
     if conflicts:
         raise _rejection({line: {"name": [str(OTHER_NAME_STORED)]} for line in conflicts})

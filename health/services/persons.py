@@ -1,7 +1,8 @@
 """Persons: found or created from a name and an ID number (the number itself is never stored), and the
 declarations kept for them before they appeared."""
+import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -27,6 +28,15 @@ from health.services.statuses import persons_mark_dirty
 class PersonRow(Protocol):
     name: str
     id_number: "str | Document"
+
+
+class PersonDocument(NamedTuple):
+    """What a person keeps of their document besides its digest and mask, for a batch that holds no
+    Document (the stays file's checked rows): type, issuing state, birth date."""
+
+    document_type: str
+    nationality: str
+    birth_date: datetime.date | None
 
 
 def person_find(*, id_number: "str | Document") -> Person | None:
@@ -152,12 +162,12 @@ def persons_known(digests: Iterable[str]) -> dict[str, tuple[int, str]]:
 
 
 def persons_create_many(
-    new: Mapping[str, tuple[str, str]], *, documents: Mapping[str, Document] | None = None
+    new: Mapping[str, tuple[str, str]], *, documents: Mapping[str, Document | PersonDocument] | None = None
 ) -> dict[str, tuple[int, str]]:
     """Persons for digest -> (name, masked number), created in bulk with their (dirty) status rows.
 
-    `documents` (digest -> Document) gives the document type, nationality and birth date of those
-    that are not plain resident IDs. Returns digest -> (id, stored name). A number created meanwhile
+    `documents` (digest -> Document or PersonDocument) gives the document type, nationality and
+    birth date (of those that are not plain resident IDs, or whose birth date is known). Returns digest -> (id, stored name). A number created meanwhile
     by a concurrent request keeps its own person and name: the caller compares the names.
     """
     documents = documents or {}
