@@ -13,8 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from health import replicas
 from health.errors import ApplicationError
-from health.identity import id_number_digest_or_none
-from health.selectors import user_is_admin, user_organisation
+from health.identity import digest_or_none
+from health.selectors import persons_by_typed_number, user_is_admin, user_organisation
 
 # What a service raises when it refuses a write: shown to staff as words, never as a 500.
 REFUSALS = (ValidationError, ApplicationError)
@@ -191,11 +191,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 class HashedIdSearchAdmin(admin.ModelAdmin):
-    """Search by name, or by a whole ID number found through its keyed digest.
+    """Search by name, or by a whole number of any identity document found through its keyed digests.
 
-    The search box posts (templates/admin/hashed_search_change_list.html) and the change list is
-    redirected to with the digest, so a typed ID number never stands in a URL, a browser history
-    or an access log. A number typed into the URL by hand is rewritten the same way.
+    A number is typed without its type: the digests it could have (resident ID, permits, permanent
+    residence card, a passport of every state; health.selectors.persons_by_typed_number) are looked
+    up, a merged document leading to its kept person. The search box posts
+    (templates/admin/hashed_search_change_list.html) and the change list is redirected to with the
+    found persons' digests, so a typed number never stands in a URL, a browser history or an access
+    log. A number typed into the URL by hand is rewritten the same way.
     """
 
     change_list_template = "admin/hashed_search_change_list.html"
@@ -203,30 +206,43 @@ class HashedIdSearchAdmin(admin.ModelAdmin):
     id_digest_lookup = "person__id_digest"
 
     def lookup_allowed(self, lookup, value, request=None):
-        return lookup == self.id_digest_lookup or super().lookup_allowed(lookup, value, request)
+        return lookup in (self.id_digest_lookup, f"{self.id_digest_lookup}__in") or super().lookup_allowed(
+            lookup, value, request
+        )
 
     def get_search_results(self, request, queryset, search_term):
-        digest = id_number_digest_or_none(search_term.strip())
-        if digest is not None:
-            return queryset.filter(**{self.id_digest_lookup: digest}), False
+        typed = persons_by_typed_number(search_term)
+        if typed is not None:
+            return queryset.filter(**{f"{self.id_digest_lookup}__in": typed.found}), False
         return super().get_search_results(request, queryset, search_term)
 
     def changelist_view(self, request, extra_context=None):
         if request.method == "POST" and "_hashed_search" in request.POST:
             return self._search_redirect(request, request.POST.get("q", ""))
-        if looks_like_id_number(request.GET.get("q", "")):
-            return self._search_redirect(request, request.GET["q"])
-        extra_context = {**(extra_context or {}), "id_digest_lookup": self.id_digest_lookup}
+        term = request.GET.get("q", "")
+        if looks_like_id_number(term) or persons_by_typed_number(term) is not None:
+            return self._search_redirect(request, term)
+        filtered = any(key in (self.id_digest_lookup, f"{self.id_digest_lookup}__in") for key in request.GET)
+        extra_context = {**(extra_context or {}), "id_digest_filtered": filtered}
         return super().changelist_view(request, extra_context)
 
     def _search_redirect(self, request, term: str) -> HttpResponseRedirect:
         term = term.strip()
-        digest = id_number_digest_or_none(term)
-        if digest is not None:
-            query = {self.id_digest_lookup: digest}
+        typed = persons_by_typed_number(term)
+        if typed is not None and not typed.found and looks_like_resident_id(term) and digest_or_none(term) is None:
+            # A resident ID mistyped (it would pass as a passport number of 18 digits): say so.
+            self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
+            query = {}
+        elif typed is not None:
+            # The persons found; for none, a digest that names nobody (the list says so: 0 条).
+            digests = typed.found or typed.candidates[:1]
+            if len(digests) == 1:
+                query = {self.id_digest_lookup: digests[0]}
+            else:
+                query = {f"{self.id_digest_lookup}__in": ",".join(digests)}
         elif looks_like_id_number(term):
             # Not a valid number, but it may be most of one: never echo it into the URL.
-            self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
+            self.message_user(request, _("证件号码无效，请输入完整的身份证号码或其他证件号码。"), messages.WARNING)
             query = {}
         else:
             query = {"q": term} if term else {}
@@ -235,6 +251,12 @@ class HashedIdSearchAdmin(admin.ModelAdmin):
 
 def looks_like_id_number(term: str) -> bool:
     return sum(character.isdigit() for character in term) >= 6
+
+
+def looks_like_resident_id(term: str) -> bool:
+    """18 characters, the first 17 digits: meant as a resident ID number, valid or not."""
+    text = term.strip()
+    return len(text) == 18 and text[:17].isdigit()
 
 
 class PersonColumnsAdmin(admin.ModelAdmin):

@@ -369,3 +369,34 @@ def document_label(person_or_type: object, nationality: str = "") -> str:
     kind = kind or DocumentType.RESIDENT_ID
     label = str(DOCUMENT_TYPES.get(kind, kind))
     return f"{label} {nationality}" if nationality else label
+
+
+# --- a number typed into a staff search box --------------------------------------------------------
+@lru_cache(maxsize=1)
+def _states() -> tuple[str, ...]:
+    """Every ISO 3166-1 alpha-3 state (pycountry): the states a passport number may be of."""
+    import pycountry
+
+    return tuple(sorted(country.alpha_3 for country in pycountry.countries))
+
+
+def document_digests(term: str) -> list[str]:
+    """The digests a number typed without its type could have: as a resident ID, each permit, the
+    permanent residence card, and a passport of every ISO state (~250 HMACs, well under a millisecond).
+
+    Empty for a term without a digit (a name: a number is searched by its digests only when it holds
+    one) and for one no document's rules accept. The resident ID's digest comes first.
+    """
+    if not any(character.isdigit() for character in term) or len(term) > DOCUMENT_NUMBER_INPUT_MAX:
+        return []
+    digests = []
+    for kind in DOCUMENT_TYPES:
+        try:
+            document = document_clean(kind, number=term, nationality=_states()[0])
+        except ValidationError:
+            continue
+        if kind in KEYED_BY_STATE:
+            digests += [Document(kind, document.number, state).digest for state in _states()]
+        else:
+            digests.append(document.digest)
+    return digests

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from health import registry
-from health.identity import digest_or_none
+from health.identity import digest_or_none, document_digests
 from health.models import (
     Designation,
     ItineraryDeclaration,
@@ -93,6 +93,27 @@ def person_readable_by(user: AbstractBaseUser, *, id_number: str):
     if organisation is not None and organisation_holds(organisation, person.pk):
         return person
     return None
+
+
+@dataclass(frozen=True)
+class TypedNumber:
+    """A number typed into a staff search box: `found`, the stored digests of the persons it names under
+    any document (a merged document gives its kept person's); `candidates`, every digest it could have."""
+
+    found: list[str]
+    candidates: list[str]
+
+
+def persons_by_typed_number(term: str) -> TypedNumber | None:
+    """The persons a number typed without its type may name (health.identity.document_digests: resident
+    ID, permits, permanent residence card, a passport of any state), in two queries; None for a term
+    that is no document number (a name)."""
+    candidates = document_digests(term.strip())
+    if not candidates:
+        return None
+    found = set(Person.objects.filter(id_digest__in=candidates).values_list("id_digest", flat=True))
+    found |= set(PersonAlias.objects.filter(digest__in=candidates).values_list("person__id_digest", flat=True))
+    return TypedNumber(found=sorted(found), candidates=candidates)
 
 
 def person_status_history(person_id: int, *, limit: int = 200):
