@@ -234,7 +234,7 @@ class PersonNameCorrectionForm(forms.ModelForm):
 
 
 @admin.register(PersonNameCorrection)
-class PersonNameCorrectionAdmin(PersonColumnsAdmin, OrganisationScopedAdmin):
+class PersonNameCorrectionAdmin(PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     """更正姓名: an audited correction of a person's name by an administrator or the health authority.
 
     Adding a record is the action (the service writes it, renames the person and recomputes them);
@@ -492,7 +492,7 @@ class DesignationForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
 
 
 @admin.register(Designation)
-class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScopedAdmin):
+class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     # A save's message says the person's resulting status in words (AuditedStatusAdmin).
     status_message_after_save = True
     organisation_kinds = HEALTH
@@ -542,7 +542,7 @@ class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScoped
 
 # --- itineraries ---------------------------------------------------------------------------------
 @admin.register(ItineraryStay)
-class ItineraryStayAdmin(ScopedReadOnlyAdmin):
+class ItineraryStayAdmin(HashedIdSearchAdmin, ScopedReadOnlyAdmin):
     organisation_kinds = (Organisation.Kind.HEALTH, Organisation.Kind.PLATFORM)
     list_display = ("person", "region", "arrived_at", "left_at", "source", "received_at")
     list_filter = ("source",)
@@ -551,7 +551,7 @@ class ItineraryStayAdmin(ScopedReadOnlyAdmin):
 
 
 @admin.register(ItineraryDeclaration)
-class ItineraryDeclarationAdmin(ScopedReadOnlyAdmin):
+class ItineraryDeclarationAdmin(HashedIdSearchAdmin, ScopedReadOnlyAdmin):
     organisation_kinds = HEALTH
     list_display = ("person", "declared_at", "region_codes")
     list_select_related = ("person",)
@@ -877,7 +877,9 @@ class CorrectionResolveForm(forms.ModelForm):
 
 
 @admin.register(StatusCorrectionRequest)
-class StatusCorrectionRequestAdmin(AuditedStatusAdmin, PersonColumnsAdmin, OrganisationScopedAdmin):
+class StatusCorrectionRequestAdmin(
+    AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin
+):
     """The queue of the routed organisation (a community, or the health authority); resolved through the service."""
 
     # The status at submission on the list, and the current one on the page: reads of the person's status.

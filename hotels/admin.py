@@ -460,7 +460,7 @@ class PositiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(NucleicAcidTest)
-class NucleicAcidTestAdmin(AuditedStatusAdmin, PersonColumnsAdmin, OrganisationScopedAdmin):
+class NucleicAcidTestAdmin(AuditedStatusAdmin, PersonColumnsAdmin, HashedIdSearchAdmin, OrganisationScopedAdmin):
     organisation_kinds = (Organisation.Kind.HOTEL, Organisation.Kind.HEALTH)
     # Whether the guest awaits review is part of their stored decision: read like the status.
     status_columns = ("needs_review",)

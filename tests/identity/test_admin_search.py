@@ -134,3 +134,25 @@ def test_the_digests_a_typed_number_may_have():
     assert document_digests("SMITH") == []  # no digit: a name
     resident = factories.id_number()
     assert document_digests(resident)[0] == document_clean("resident_id", number=resident).digest
+
+
+@pytest.mark.parametrize("url", ["/admin/health/designation/", "/admin/health/itinerarystay/"])
+def test_the_other_person_lists_search_a_number_by_its_digests_too(admin_user, client_for, url):
+    # given a passport holder and a resident, each with a designation and a stay
+    health = client_for(factories.staff(organisation=factories.department("health")))
+    platform = client_for(factories.staff(organisation=factories.department("platform")))
+    at = (timezone.now() - timedelta(days=1)).isoformat()
+    passport = person("passport")
+    for who in (passport, person("id_number")):
+        designation = {"person": who, "kind": "close_contact", "designated_at": at}
+        assert health.post("/api/v1/designations/", designation, format="json").status_code == 201
+        stays = {"stays": [{"person": who, "city_code": "110105", "arrived_at": at}]}
+        assert platform.post("/api/v1/itinerary/stays/", stays, format="json").status_code == 201
+    client = browser(admin_user)
+    # when the administrator searches the passport's number, posted or typed into the URL by hand
+    number = passport["document_number"]
+    for response in (client.post(url, {"q": number, "_hashed_search": "1"}), client.get(url, {"q": number})):
+        # then the list shows the passport holder's record only, and the number is in no URL
+        assert response.status_code == 302 and number not in response["Location"]
+        page = client.get(response["Location"])
+        assert [row.person.name for row in page.context["cl"].result_list] == [passport["name"]]
