@@ -9,7 +9,8 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count
+from django.db.models import Count, Value
+from django.db.models.functions import Concat
 from django.utils.translation import gettext_lazy as _
 
 from health.errors import NotAllowed
@@ -117,11 +118,14 @@ def merge_suggestions(*, limit: int = 50) -> list[dict]:
     Only persons whose birth date is known (from the resident ID or the permanent residence card's
     number, or given on a passport record) can be suggested.
     """
+    # Only the birthdays held by more than one kind of document (type and state) can hold a suggestion:
+    # in a city of residents, the days of its travellers' birthdays, not every day of the calendar.
     candidates = (
         Person.objects.filter(birth_date__isnull=False)
         .values("birth_date")
-        .annotate(n=Count("pk"))
-        .filter(n__gt=1)
+        .annotate(kinds=Count(Concat("document_type", Value("/"), "nationality"), distinct=True))
+        .filter(kinds__gt=1)
+        .order_by("birth_date")
         .values_list("birth_date", flat=True)
     )
     days: list[date] = list(candidates[:5000])
