@@ -982,8 +982,9 @@ class SerializerRows(RowValidator):
 
 
 class DesignationRows(SerializerRows):
-    columns = DESIGNATION_COLUMNS
-    required = DESIGNATION_COLUMNS
+    # A person named by `id_number` or by the document columns, as in the stays file.
+    columns = DESIGNATION_COLUMNS + DOCUMENT_COLUMNS
+    required = ("name", "id_number|document_number", "kind", "designated_at", "cleared_at")
 
     @property
     def serializer_class(self):
@@ -993,8 +994,12 @@ class DesignationRows(SerializerRows):
 
     def payload(self, values: dict) -> dict:
         row = {key: blank_to_none(value) for key, value in values.items()}
+        person = {"name": row.get("name"), "id_number": row.get("id_number")}
+        person.update((column, row[column]) for column in DOCUMENT_COLUMNS if row.get(column) is not None)
+        if person["id_number"] is None and ("document_number" in person or "document_type" in person):
+            del person["id_number"]  # the document columns name the person
         return {
-            "person": {"name": row.get("name"), "id_number": row.get("id_number")},
+            "person": person,
             **{key: row.get(key) for key in ("kind", "designated_at", "cleared_at") if row.get(key) is not None},
         }
 

@@ -167,6 +167,31 @@ def test_strangers_get_the_same_answer_whatever_their_document(world, api, kind)
     assert baseline["reasons"] == ["P", "itinerary_unverifiable", "itinerary_not_declared"]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_strangers_declaring_or_asking_for_a_correction_get_the_same_answer_whatever_their_document(world, api, kind):
+    known = person(kind)
+    world["health"].post(*writes(world, known)[3][1:], format="json")  # a known person of this type
+
+    def answers(url, extra):
+        found = []
+        for who in (person("id_number"), person(kind), {**known, "name": "王五"}):
+            response = api.post(url, {**who, **extra}, format="json")
+            body = response.json()
+            found.append((response.status_code, without_computed_at(body) if "status" in body else body))
+        return found
+
+    declared = answers(DECLARE, {"city_codes": ["110000"]})
+    assert declared[0] == declared[1] == declared[2]
+    assert declared[0][0] == 201
+    assert declared[0][1]["reasons"] == ["P", "itinerary_unverifiable", "itinerary_not_declared"]
+    corrected = answers(CORRECT, {"message": "已解除隔离"})
+    assert corrected[0] == corrected[1] == corrected[2]
+    assert corrected[0][0] == 202
+    # nothing was written for the known person by a stranger using their document
+    assert not ItineraryDeclaration.objects.exists()
+    assert not StatusCorrectionRequest.objects.filter(person__isnull=False).exists()
+
+
 @pytest.mark.parametrize("kind", NON_RESIDENT)
 def test_the_public_query_declaration_and_correction_take_any_document(world, api, kind):
     who = person(kind)

@@ -102,7 +102,11 @@ def test_the_file_and_the_api_key_a_document_alike(tmp_path, kind, client_for):
     assert response.status_code == 201
     # when a stays file names them by the same document, the number typed in lower case with spaces
     # and the Latin name in another case
-    spelled = {**who, "document_number": who["document_number"][:4].lower() + " " + who["document_number"][4:], "name": who["name"].upper()}
+    spelled = {
+        **who,
+        "document_number": who["document_number"][:4].lower() + " " + who["document_number"][4:],
+        "name": who["name"].upper(),
+    }
     feed_import(kind="stays", path=write_csv(tmp_path / "stays.csv", [row(spelled)]))
     # then the stay is theirs: no second person
     stored = Person.objects.get()
@@ -266,3 +270,36 @@ def test_parts_checked_in_several_processes_agree_with_one(tmp_path, monkeypatch
     one, two = stays_validate(path, "csv", processes=1), stays_validate(path, "csv", processes=2)
     assert two.persons == one.persons and len(two.persons) == len(KINDS)
     assert sorted(two.stay_rows()) == sorted(one.stay_rows())
+
+
+# --- the designations file names persons the same way ----------------------------------------------
+DESIGNATION_HEADER = ["name", "id_number", "document_type", "document_number", "nationality", "kind", "designated_at",
+                      "cleared_at"]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", NON_RESIDENT)
+def test_the_designations_file_names_persons_by_any_document(tmp_path, kind, django_capture_on_commit_callbacks):
+    who, resident = person(kind), person("id_number")
+    rows = [
+        [who["name"], "", who.get("document_type", ""), who["document_number"], who.get("nationality", ""),
+         "close_contact", ago(hours=2), ""],
+        [resident["name"], resident["id_number"], "", "", "", "close_contact", ago(hours=2), ""],
+    ]  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        assert feed_import(kind="designations", path=write_csv(tmp_path / "d.csv", rows, DESIGNATION_HEADER)) == {
+            "rows": 2
+        }
+    stored = Person.objects.get(id_digest=digest_of(who))
+    assert (stored.document_type, stored.designations.get().kind) == (who["document_type"], "close_contact")
+    assert HealthStatus.objects.get(person=stored).status == "centralized_observation"
+
+
+def test_a_bad_document_in_the_designations_file_is_reported_by_line_and_nothing_is_written(tmp_path):
+    who = {**person("passport"), "nationality": "XYZ"}
+    rows = [[who["name"], "", "passport", who["document_number"], "XYZ", "close_contact", ago(hours=2), ""]]
+    with pytest.raises(FeedRejected) as rejected:
+        feed_import(kind="designations", path=write_csv(tmp_path / "d.csv", rows, DESIGNATION_HEADER))
+    assert rejected.value.rejected == [
+        {"line": 2, "errors": {"nationality": ["未知的国籍（应为 ISO 3166-1 三位字母代码，如 GBR）。"]}}
+    ]
+    assert not Person.objects.exists()
