@@ -549,6 +549,10 @@ class ItineraryStayAdmin(HashedIdSearchAdmin, ScopedReadOnlyAdmin):
     list_select_related = ("person", "region")
     search_fields = ("person__name", "region__code")
 
+    def searched_as_text(self, term: str) -> bool:
+        # A region code (six digits) is searched as the code it is, not as a document number.
+        return len(term) == 6 and Region.objects.filter(code=term).exists()
+
 
 @admin.register(ItineraryDeclaration)
 class ItineraryDeclarationAdmin(HashedIdSearchAdmin, ScopedReadOnlyAdmin):

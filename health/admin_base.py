@@ -210,8 +210,15 @@ class HashedIdSearchAdmin(admin.ModelAdmin):
             lookup, value, request
         )
 
+    def searched_as_text(self, term: str) -> bool:
+        """A term this list searches as text although it has digits (a list with a code column says so)."""
+        return False
+
+    def typed_number(self, term: str):
+        return None if self.searched_as_text(term.strip()) else persons_by_typed_number(term)
+
     def get_search_results(self, request, queryset, search_term):
-        typed = persons_by_typed_number(search_term)
+        typed = self.typed_number(search_term)
         if typed is not None:
             return queryset.filter(**{f"{self.id_digest_lookup}__in": typed.found}), False
         return super().get_search_results(request, queryset, search_term)
@@ -220,16 +227,19 @@ class HashedIdSearchAdmin(admin.ModelAdmin):
         if request.method == "POST" and "_hashed_search" in request.POST:
             return self._search_redirect(request, request.POST.get("q", ""))
         term = request.GET.get("q", "")
-        if looks_like_id_number(term) or persons_by_typed_number(term) is not None:
-            return self._search_redirect(request, term)
+        if not self.searched_as_text(term.strip()):
+            if looks_like_id_number(term) or self.typed_number(term) is not None:
+                return self._search_redirect(request, term)
         filtered = any(key in (self.id_digest_lookup, f"{self.id_digest_lookup}__in") for key in request.GET)
         extra_context = {**(extra_context or {}), "id_digest_filtered": filtered}
         return super().changelist_view(request, extra_context)
 
     def _search_redirect(self, request, term: str) -> HttpResponseRedirect:
         term = term.strip()
-        typed = persons_by_typed_number(term)
-        if typed is not None and not typed.found and looks_like_resident_id(term) and digest_or_none(term) is None:
+        typed = self.typed_number(term)
+        if self.searched_as_text(term):
+            query = {"q": term}
+        elif typed is not None and not typed.found and looks_like_resident_id(term) and digest_or_none(term) is None:
             # A resident ID mistyped (it would pass as a passport number of 18 digits): say so.
             self.message_user(request, _("身份证号码无效，请输入完整的18位号码。"), messages.WARNING)
             query = {}

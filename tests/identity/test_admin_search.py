@@ -156,3 +156,15 @@ def test_the_other_person_lists_search_a_number_by_its_digests_too(admin_user, c
         assert response.status_code == 302 and number not in response["Location"]
         page = client.get(response["Location"])
         assert [row.person.name for row in page.context["cl"].result_list] == [passport["name"]]
+
+
+def test_the_stays_list_still_searches_a_region_code_as_a_code(admin_user, client_for):
+    platform = client_for(factories.staff(organisation=factories.department("platform")))
+    at = (timezone.now() - timedelta(days=1)).isoformat()
+    for city in ("110105", "130102"):
+        stays = {"stays": [{"person": person("passport"), "city_code": city, "arrived_at": at}]}
+        assert platform.post("/api/v1/itinerary/stays/", stays, format="json").status_code == 201
+    client = browser(admin_user)
+    posted = client.post("/admin/health/itinerarystay/", {"q": "130102", "_hashed_search": "1"})
+    assert posted["Location"] == "/admin/health/itinerarystay/?q=130102"
+    assert [row.region_id for row in client.get(posted["Location"]).context["cl"].result_list] == ["130102"]
