@@ -135,3 +135,18 @@ def test_the_health_dashboard_suggests_likely_duplicates(db):
     assert "可能重复登记的人员" in page
     assert f"?id__in={kept.pk},{merged.pk}" in page
     assert not PersonMerge.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["passport", "hk_macao_permit", "taiwan_permit", "fpr_15", "fpr_18"])
+def test_the_health_department_designates_a_holder_of_any_document_in_the_admin(db, kind):
+    who = person(kind)
+    health = factories.staff(organisation=factories.department("health"))
+    at = timezone.localtime() - timedelta(hours=3)
+    form = {"person_name": who["name"], "document_type": who["document_type"], "id_number": who["document_number"],
+            "nationality": who.get("nationality", ""), "kind": "close_contact",
+            "designated_at_0": at.strftime("%Y-%m-%d"), "designated_at_1": at.strftime("%H:%M:%S")}  # fmt: skip
+    response = logged_in(health).post("/admin/health/designation/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    stored = Person.objects.get()
+    assert (stored.document_type, stored.nationality) == (who["document_type"], who.get("nationality", ""))
+    assert who["document_number"] not in response["Location"]
