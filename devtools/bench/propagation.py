@@ -85,12 +85,15 @@ def _worker_phases(path, stored: list[tuple[int, float, float]]) -> dict:
     """p50 and p99 of each phase of the worker-only path, in ms, from the worker's notes and the driver's clock.
 
     Per change: the API call start; the task's arrival in the worker's main process; its start in the
-    pool process (after the fixups' `task_prerun`); its end; the driver seeing the stored status.
+    pool process (after the fixups' `task_prerun`); its end (and the pool process's CPU in between);
+    the driver seeing the stored status.
     """
     tasks: dict[str, dict] = {}
     for line in path.read_text().splitlines() if path.exists() else []:
         note = json.loads(line)
         tasks.setdefault(note["task"], {})[note["moment"]] = note["at"]
+        if "cpu" in note:
+            tasks[note["task"]][f"{note['moment']}_cpu"] = note["cpu"]
         if "args" in note:
             tasks[note["task"]]["args"] = note["args"]
     by_person = {}
@@ -98,7 +101,7 @@ def _worker_phases(path, stored: list[tuple[int, float, float]]) -> dict:
         args = moments.get("args") or [[]]
         if isinstance(args[0], list) and len(args[0]) == 1 and {"received", "started", "ended"} <= moments.keys():
             by_person.setdefault(args[0][0], moments)
-    spans: dict[str, list[float]] = {"to_worker": [], "in_worker": [], "task": [], "after_task": []}
+    spans: dict[str, list[float]] = {"to_worker": [], "in_worker": [], "task": [], "task_cpu": [], "after_task": []}
     for person_id, started, seen in stored:
         moments = by_person.get(person_id)
         if moments is None:
@@ -106,6 +109,7 @@ def _worker_phases(path, stored: list[tuple[int, float, float]]) -> dict:
         spans["to_worker"].append(moments["received"] - started)
         spans["in_worker"].append(moments["started"] - moments["received"])
         spans["task"].append(moments["ended"] - moments["started"])
+        spans["task_cpu"].append(moments["ended_cpu"] - moments["started_cpu"])
         spans["after_task"].append(seen - moments["ended"])
     result = {"phases_matched": len(spans["task"])}
     for name, values in spans.items():

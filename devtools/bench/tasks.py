@@ -1,6 +1,7 @@
 """The propagation benchmark's baseline (a task that does nothing, for a bare Celery round trip) and its
-worker-side clock: with BENCH_PHASES_FILE set, each task's arrival in the worker, start and end are
-written there (one JSON line per moment), so that the driver can tell where a change's time went."""
+worker-side clock: with BENCH_PHASES_FILE set, each task's arrival in the worker, start and end (with
+the pool process's CPU time) are written there, one JSON line per moment, so that the driver can tell
+where a change's time went."""
 import json
 import os
 import time
@@ -30,8 +31,8 @@ if PHASES_FILE:
 
     @task_prerun.connect
     def _started(task_id=None, args=None, **kwargs) -> None:
-        _note("started", task_id, args=list(args or ()))
+        _note("started", task_id, args=list(args or ()), cpu=time.process_time())
 
     @task_postrun.connect
     def _ended(task_id=None, **kwargs) -> None:
-        _note("ended", task_id)
+        _note("ended", task_id, cpu=time.process_time())
