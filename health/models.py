@@ -495,6 +495,23 @@ class PolicyActivation(models.Model):
         return f"v{self.policy_id} @ {beijing_time(self.activated_at)}"
 
 
+class StatusInputsStamp(models.Model):
+    """One row whose stamp changes in the same transaction as any write to the policy versions or the
+    risk areas: database triggers (migration 0017) bump it on every insert, update, delete or truncate
+    of either table, whoever writes (services, feeds, raw SQL). A process keeps both read once and
+    checks this stamp before each recompute (health.services.status_inputs.status_inputs_current).
+
+    The stamp never takes a value twice (a sequence on PostgreSQL, a random 64-bit number on SQLite),
+    so a rolled-back write cannot make an older state look current.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    stamp = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.stamp)
+
+
 class StayPurge(models.Model):
     """One run of the itinerary purge: what it deleted before which horizon (no record older survives it)."""
 

@@ -268,6 +268,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A worker keeps its database connection across tasks as a web process keeps it across requests
+# (CONN_MAX_AGE, checked around each task: config/celery_app.py). Celery's Django fixup would close
+# it around every task; with this it closes it only every this many tasks (a connection per task
+# cost ~27 ms of a person's propagation, docs/scaling.md "Fourth round").
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Publishing must fail fast when the broker is down: the durable dirty mark and the sweep repair it.

@@ -116,7 +116,7 @@ def child(args: list[str], *, name: str, env: dict | None = None, log: Path | No
                     process.wait()
 
 
-def celery_worker(*, concurrency: int, queue: str, name: str = "worker"):
+def celery_worker(*, concurrency: int, queue: str, name: str = "worker", env: dict | None = None):
     """A Celery worker (prefork) consuming `queue`, as `celery -A config worker` runs in production."""
     return child(
         [
@@ -125,6 +125,7 @@ def celery_worker(*, concurrency: int, queue: str, name: str = "worker"):
             "--without-gossip", "--without-mingle", "--without-heartbeat", "--prefetch-multiplier", "1",
         ],  # fmt: skip
         name=name,
+        env=env,
     )
 
 

@@ -3,8 +3,10 @@
 Figure: p99 of the time from sending a designation (POST /api/v1/designations/, a health
 department's token) to the first public status query (POST /api/v1/status/query/) that answers
 集中观察. Also measured: the time until the worker itself has stored the new status (polled in the
-database, no query in between), the path a status takes when nobody asks. Baseline, same run:
-a bare Celery round trip through Redis (a no-op task and its result).
+database, no query in between), the path a status takes when nobody asks, and on that path where the
+time goes: the worker notes when each task arrives, starts and ends (devtools/bench/tasks.py), so the
+result splits a change into the API call, the way to the worker, the wait inside it and the task
+itself. Baseline, same run: a bare Celery round trip through Redis (a no-op task and its result).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from datetime import timedelta
 
 from devtools.bench.common import (
     PYTHON,
+    ROOT,
     celery_worker,
     child,
     child_env,
@@ -78,6 +81,43 @@ def _candidates(count: int, persons: int) -> list[tuple[str, str, int]]:
     return chosen
 
 
+def _worker_phases(path, stored: list[tuple[int, float, float]]) -> dict:
+    """p50 and p99 of each phase of the worker-only path, in ms, from the worker's notes and the driver's clock.
+
+    Per change: the API call start; the task's arrival in the worker's main process; its start in the
+    pool process (after the fixups' `task_prerun`); its end (and the pool process's CPU in between);
+    the driver seeing the stored status.
+    """
+    tasks: dict[str, dict] = {}
+    for line in path.read_text().splitlines() if path.exists() else []:
+        note = json.loads(line)
+        tasks.setdefault(note["task"], {})[note["moment"]] = note["at"]
+        if "cpu" in note:
+            tasks[note["task"]][f"{note['moment']}_cpu"] = note["cpu"]
+        if "args" in note:
+            tasks[note["task"]]["args"] = note["args"]
+    by_person = {}
+    for moments in tasks.values():
+        args = moments.get("args") or [[]]
+        if isinstance(args[0], list) and len(args[0]) == 1 and {"received", "started", "ended"} <= moments.keys():
+            by_person.setdefault(args[0][0], moments)
+    spans: dict[str, list[float]] = {"to_worker": [], "in_worker": [], "task": [], "task_cpu": [], "after_task": []}
+    for person_id, started, seen in stored:
+        moments = by_person.get(person_id)
+        if moments is None:
+            continue
+        spans["to_worker"].append(moments["received"] - started)
+        spans["in_worker"].append(moments["started"] - moments["received"])
+        spans["task"].append(moments["ended"] - moments["started"])
+        spans["task_cpu"].append(moments["ended_cpu"] - moments["started_cpu"])
+        spans["after_task"].append(seen - moments["ended"])
+    result = {"phases_matched": len(spans["task"])}
+    for name, values in spans.items():
+        result[f"phase_{name}_p50_ms"] = round(percentile(values, 0.5) * 1000, 2)
+        result[f"phase_{name}_p99_ms"] = round(percentile(values, 0.99) * 1000, 2)
+    return result
+
+
 def run(options: dict) -> None:
     from django.conf import settings
     from django.utils import timezone
@@ -94,7 +134,10 @@ def run(options: dict) -> None:
     queue_purge(QUEUE)
     env = child_env(GUNICORN_BIND=f"127.0.0.1:{PORT}", STATUS_RECOMPUTE_QUEUE=QUEUE)
     gunicorn = [PYTHON, "-m", "gunicorn", "-c", "config/gunicorn.py", "config.wsgi"]
-    with child(gunicorn, name="gunicorn-propagation", env=env), celery_worker(concurrency=1, queue=f"{QUEUE},celery"):
+    phases_file = ROOT / "var" / "bench-propagation-phases.jsonl"
+    phases_file.unlink(missing_ok=True)
+    worker = celery_worker(concurrency=1, queue=f"{QUEUE},celery", env=child_env(BENCH_PHASES_FILE=str(phases_file)))
+    with child(gunicorn, name="gunicorn-propagation", env=env), worker:
         from devtools.bench.common import workers_wait
 
         workers_wait(1)
@@ -116,6 +159,7 @@ def run(options: dict) -> None:
 
         def designate(name: str, id_number: str) -> float:
             started = time.perf_counter()
+            walls.append(time.time())
             _post(
                 "/api/v1/designations/",
                 {
@@ -128,7 +172,7 @@ def run(options: dict) -> None:
             writes.append(time.perf_counter() - started)
             return started
 
-        query_shows, worker_stores, writes = [], [], []
+        query_shows, worker_stores, writes, walls, stored_walls = [], [], [], [], []
         for name, id_number, _person in people[:samples]:
             started = designate(name, id_number)
             while _post("/api/v1/status/query/", {"name": name, "id_number": id_number})["status"] != "centralized_observation":
@@ -140,6 +184,8 @@ def run(options: dict) -> None:
             while not row.filter(dirty=False, status="centralized_observation").exists():
                 time.sleep(0.001)
             worker_stores.append(time.perf_counter() - started)
+            stored_walls.append((person_id, walls[-1], time.time()))
+    phases = _worker_phases(phases_file, stored_walls)
     figure = percentile(query_shows, 0.99) * 1000
     baseline = percentile(round_trips, 0.50) * 1000
     say(f"query shows it: p50 {percentile(query_shows, 0.5) * 1000:.1f} ms, p99 {figure:.1f} ms")
@@ -159,6 +205,7 @@ def run(options: dict) -> None:
             "worker_p99_ms": round(percentile(worker_stores, 0.99) * 1000, 1),
             "celery_round_trip_p99_ms": round(percentile(round_trips, 0.99) * 1000, 2),
             "samples": len(query_shows),
+            **phases,
             "load_average": round(os.getloadavg()[0], 2),
             "met": figure < 50,
         }

@@ -19,7 +19,7 @@ from django.utils import timezone
 from health import bulk, registry, replicas
 from health.engine import Decision, Policy, RiskAreas, evaluate
 from health.models import HealthStatus, StatusEvent
-from health.services.status_inputs import chunked, policy_current, risk_areas_current
+from health.services.status_inputs import chunked, policy_current, risk_areas_current, status_inputs_current
 
 STATUS_FIELDS = [
     "status",
@@ -61,12 +61,19 @@ def statuses_recompute(
 ) -> RecomputeResult:
     """Recompute the statuses of these persons, batch by batch, with the one engine."""
     now = now or timezone.now()
-    policy = policy or policy_current(now=now)
-    risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
+    policy, risk_areas = _inputs(now=now, policy=policy, risk_areas=risk_areas)
     result = RecomputeResult()
     for batch in chunked(sorted(set(person_ids)), settings.STATUS_RECOMPUTE_BATCH_SIZE):
         result.add(_recompute_batch(batch, now=now, cause=cause, policy=policy, risk_areas=risk_areas))
     return result
+
+
+def _inputs(*, now: datetime, policy: Policy | None, risk_areas: RiskAreas | None) -> tuple[Policy, RiskAreas]:
+    """The caller's policy and risk areas, else those in force (kept per process, checked by their stamp)."""
+    if policy is None and risk_areas is None:
+        return status_inputs_current(now=now)
+    policy = policy or policy_current(now=now)
+    return policy, risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
 
 
 def _recompute_batch(
@@ -356,8 +363,7 @@ def statuses_recompute_range(
     writes like `statuses_recompute`; each batch is its own transaction.
     """
     now = now or timezone.now()
-    policy = policy or policy_current(now=now)
-    risk_areas = risk_areas if risk_areas is not None else risk_areas_current(now=now, policy=policy)
+    policy, risk_areas = _inputs(now=now, policy=policy, risk_areas=risk_areas)
     size = batch_size or settings.STATUS_RECOMPUTE_BATCH_SIZE
     result = RecomputeResult()
     last = first_id - 1
