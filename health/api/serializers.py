@@ -14,7 +14,6 @@ from health.models import (
     RiskArea,
     StatusEvent,
 )
-from health.passes.answers import PassRequestSerializer
 from health.selectors import client_marker, region_codes_unknown
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
@@ -194,11 +193,11 @@ class StaysOutputSerializer(serializers.Serializer):
 
 
 # --- the public's own status -----------------------------------------------------------------
-class StatusQueryInputSerializer(PassRequestSerializer, PersonSerializer):
-    """`{name, id_number, pass?}`: the resident's own status (with its signed pass when `pass` is true)."""
+class StatusQueryInputSerializer(PersonSerializer):
+    """`{name, id_number}`: the resident's own status."""
 
 
-class DeclarationInputSerializer(PassRequestSerializer, PersonSerializer):
+class DeclarationInputSerializer(PersonSerializer):
     city_codes = BoundedListField(
         child=RegionCodeField(current=False), max_length=DECLARATION_REGIONS_MAX, allow_empty=False, label=_("申报城市")
     )

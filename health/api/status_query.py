@@ -100,9 +100,6 @@ def answer(request: HttpRequest) -> HttpResponse | None:
         return None
     if "document_type" in body or "document_number" in body:
         return None  # another identity document: the DRF view's (health.identity.document_clean)
-    with_pass = body.get("pass", False)
-    if type(with_pass) is not bool:
-        return None  # the DRF view's 400
     # The number as sent: cleaned (a string, trimmed, validated) as the serializer's field cleans it.
     checked = id_number_checked(request, body.get("id_number"))
     if checked.error is not None:
@@ -113,9 +110,7 @@ def answer(request: HttpRequest) -> HttpResponse | None:
         request.public_throttle_wait = max(throttle.wait() for throttle in exceeded)
         return None
     health_status = access.status_public_by_digest(name=name, id_digest=checked.digest)
-    payload = public_status_payload(
-        health_status, name=name, id_number=checked.number, id_digest=checked.digest, with_pass=with_pass
-    )
+    payload = public_status_payload(health_status, name=name, id_number=checked.number, id_digest=checked.digest)
     content = json.dumps(_rendered(payload), ensure_ascii=False, separators=(",", ":"))
     response = HttpResponse(content.encode(), content_type="application/json")
     for header, value in _HEADERS.items():

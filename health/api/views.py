@@ -303,9 +303,7 @@ class StatusQueryView(PublicView):
         number = data["id_number"]
         digest = number.digest if isinstance(number, Document) else id_number_checked(request, number).digest
         health_status = access.status_public_by_digest(name=data["name"], id_digest=digest)
-        payload = public_status_payload(
-            health_status, name=data["name"], id_number=data["id_number"], id_digest=digest, with_pass=data["pass"]
-        )
+        payload = public_status_payload(health_status, name=data["name"], id_number=data["id_number"], id_digest=digest)
         return Response(PublicStatusSerializer(payload).data)
 
 
@@ -336,9 +334,7 @@ class DeclarationView(PublicView):
             # And their next queries read the primary until the replicas have this declaration.
             replicas.pin_to_primary(person.id_digest)
         digest = id_number_checked(request, data["id_number"]).digest
-        payload = public_status_payload(
-            health_status, name=data["name"], id_number=data["id_number"], id_digest=digest, with_pass=data["pass"]
-        )
+        payload = public_status_payload(health_status, name=data["name"], id_number=data["id_number"], id_digest=digest)
         return Response(PublicStatusSerializer(payload).data, status=status.HTTP_201_CREATED)
 
 

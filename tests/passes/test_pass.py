@@ -25,7 +25,7 @@ BEIJING_MIDNIGHT = datetime(2026, 12, 4, 0, 0, tzinfo=UTC) - timedelta(hours=8) 
 
 def issued(api, payload=None) -> tuple[dict, dict]:
     payload = payload or with_beijing_stay("张三")
-    answer = api.post(QUERY, {**payload, "pass": True}, format="json").json()
+    answer = api.post(QUERY, payload, format="json").json()
     return payload, answer
 
 
@@ -79,41 +79,16 @@ def test_a_query_answer_carries_a_pass_that_verifies_with_every_claim(api, db):
     assert answer["pass"]["qr_svg"].startswith("/api/v1/passes/qr/?t=HK1%3A")
 
 
-def test_a_pass_is_signed_only_when_the_request_asks_for_it(api, db):
-    # given a person and a stranger who do not ask for a pass (or say false)
-    payload = with_beijing_stay("张三")
-    stranger = factories.person_payload("王五")
-    for body in (payload, {**payload, "pass": False}, stranger):
-        # when they query, by either path (another document goes to the DRF view)
-        answer = api.post(QUERY, body, format="json").json()
-        # then the answer is the status with a null pass, and nothing was signed or recorded
-        assert answer["pass"] is None and answer["status"]
-    declared = api.post(DECLARE, {**payload, "city_codes": ["110000"]}, format="json")
-    assert declared.status_code == 201 and declared.json()["pass"] is None
-    assert not issue._recent and issue.issued_per_hour(hours=1)[-1][1] == 0
-    # a pass asked for in any other form than a JSON boolean is a 400, on both endpoints
-    for value in ("yes", 1, None, "true"):
-        refused = api.post(QUERY, {**payload, "pass": value}, format="json")
-        assert refused.status_code == 400 and list(refused.json()) == ["pass"]
-        refused = api.post(DECLARE, {**payload, "city_codes": ["110000"], "pass": value}, format="json")
-        assert refused.status_code == 400 and list(refused.json()) == ["pass"]
-    # asked for, it is signed once and then the same while the answer is unchanged
-    first = api.post(QUERY, {**payload, "pass": True}, format="json").json()["pass"]
-    assert verify_pass(first["text"]).ok
-    assert api.post(QUERY, {**payload, "pass": True}, format="json").json()["pass"] == first
-    assert issue.issued_per_hour(hours=1)[-1][1] == 1
-
-
 def test_the_declaration_answer_carries_a_pass_of_its_new_status(api, db):
     payload = with_beijing_stay("张三")
-    answer = api.post(DECLARE, {**payload, "city_codes": ["110000"], "pass": True}, format="json").json()
+    answer = api.post(DECLARE, {**payload, "city_codes": ["110000"]}, format="json").json()
     verified = verify_pass(answer["pass"]["text"])
     assert verified.ok and verified.payload["s"] == answer["status"]
 
 
 def test_a_stranger_gets_a_pass_of_the_no_data_answer_made_the_same_way(api, db):
     stranger = factories.person_payload("王五")
-    answer = api.post(QUERY, {**stranger, "pass": True}, format="json").json()
+    answer = api.post(QUERY, stranger, format="json").json()
     verified = verify_pass(answer["pass"]["text"])
     assert verified.ok
     assert verified.payload["s"] == answer["status"] and verified.payload["n"] == "王*"
@@ -126,7 +101,7 @@ def test_the_same_answer_gets_the_same_pass_and_a_changed_one_a_new_pass(api, db
     payload, first = issued(api)
     _, again = issued(api, payload)
     assert again["pass"] == first["pass"]
-    changed = api.post(DECLARE, {**payload, "city_codes": ["110000"], "pass": True}, format="json").json()
+    changed = api.post(DECLARE, {**payload, "city_codes": ["110000"]}, format="json").json()
     assert changed["status"] != first["status"]
     assert changed["pass"]["text"] != first["pass"]["text"]
 
@@ -279,7 +254,7 @@ def test_the_online_check_answers_authenticity_and_the_current_status(api, db):
     body = api.post("/api/v1/passes/check/", {"text": answer["pass"]["text"]}, format="json").json()
     assert body["pass"]["status"] == "popup" and body["current"]["status"] != "popup"
     # a stranger's pass: the no-data answer
-    stranger = api.post(QUERY, {**factories.person_payload("王五"), "pass": True}, format="json").json()
+    stranger = api.post(QUERY, factories.person_payload("王五"), format="json").json()
     body = api.post("/api/v1/passes/check/", {"text": stranger["pass"]["text"]}, format="json").json()
     assert body["valid"] and body["current"]["status"] == stranger["status"]
 
