@@ -4,10 +4,13 @@ Django's admin links every read-only foreign key to the related object's page, w
 viewer may open it: a community worker's quarantine page linked to 社区 and to the registering
 user, and both answered 403. The link is now checked against the related model's admin
 (`has_view_permission` for this viewer and object); otherwise the name is plain text.
-The viewer is the request being answered, kept for the time of the response (rendering included).
+The viewer is the request being answered, kept for the time of the admin view and its rendering: the
+admin site wraps each of its views (`viewer_kept`, staff/admin_site.py). Not a middleware: every
+other request (the API, the public status query) would pay for a layer that only admin pages use.
 """
 from __future__ import annotations
 
+import functools
 from contextvars import ContextVar
 
 from django.contrib.admin import helpers
@@ -31,15 +34,19 @@ def _admin_url_if_allowed(self, remote_field, remote_obj):
 helpers.AdminReadonlyField.get_admin_url = _admin_url_if_allowed
 
 
-class AdminViewerMiddleware:
-    """Keeps the request being answered for the read-only links above (admin pages only)."""
+def viewer_kept(view):
+    """`view` answering with its request kept as the viewer, its template response rendered meanwhile
+    (Django would render it after the view returns, when the viewer is gone)."""
 
-    def __init__(self, get_response) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
         token = _viewer.set(request)
         try:
-            return self.get_response(request)
+            response = view(request, *args, **kwargs)
+            if callable(getattr(response, "render", None)) and not getattr(response, "is_rendered", True):
+                response.render()
+            return response
         finally:
             _viewer.reset(token)
+
+    return wrapper

@@ -6,6 +6,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.utils.translation import gettext_lazy as _
 from django_otp.admin import OTPAdminAuthenticationForm
 
+from health.admin_links import viewer_kept
+
 
 def otp_required() -> bool:
     return bool(getattr(settings, "ADMIN_OTP_REQUIRED", True))
@@ -57,6 +59,10 @@ class HealthAdminSite(AdminSite):
     @property
     def login_template(self):
         return "otp/admin111/login.html" if otp_required() else None
+
+    def admin_view(self, view, cacheable=False):
+        # Read-only relations link only to what this viewer may open (health/admin_links.py).
+        return super().admin_view(viewer_kept(view), cacheable)
 
     def has_permission(self, request):
         if not super().has_permission(request):

@@ -102,14 +102,28 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "config.security.AbsoluteSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # Read-only relations on admin pages link only to what the viewer may open (health/admin_links.py).
-    "health.admin_links.AdminViewerMiddleware",
     # After a staff member's write, their list pages read the primary (only with replicas configured).
     "health.replicas.PrimaryAfterWriteMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last: turns a lockout flagged during authentication into its answer.
     "axes.middleware.AxesMiddleware",
+]
+
+# The public status query's handler runs only these (config/public.py): security headers, the NUL
+# refusal, the label's language, Content-Length, X-Frame-Options. Not sessions, authentication,
+# CSRF (the view is exempt), messages, two factors, lockouts or history: nobody is signed in there.
+PUBLIC_MIDDLEWARE = [
+    name
+    for name in MIDDLEWARE
+    if name
+    in {
+        "django.middleware.security.SecurityMiddleware",
+        "config.security.NulCharacterMiddleware",
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    }
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -63,3 +63,41 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler():
         with _cursor(connection) as cursor:
             assert type(cursor.cursor) is type(connection.cursor().cursor)
         assert BY_DIGEST.rows(person.id_digest)[0][0] == person.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_read_goes_before_the_health_check_and_survives_a_dropped_connection(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("connection health checks are PostgreSQL's here")
+    import psycopg
+    from django.db import connections, transaction
+
+    database = connections["default"]
+    person = person_resolve(**factories.person_payload("张三"))
+    expected = BY_DIGEST.rows(person.id_digest)
+    monkeypatch.setattr(database, "health_check_enabled", True)
+    checks = []
+    usable = database.is_usable
+    monkeypatch.setattr(database, "is_usable", lambda: checks.append(1) or usable())
+    # given a kept connection at the start of a request (what request_started does)
+    database.close_if_unusable_or_obsolete()
+    # when the public read runs, then it is answered with no SELECT 1 first, and counts as the check
+    assert BY_DIGEST.rows(person.id_digest) == expected
+    assert checks == [] and database.health_check_done
+    # given the server drops that connection (a restart, an idle timeout) before the next request
+    pid = database.connection.info.backend_pid
+    settings = database.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432, user=settings["USER"],
+        password=settings["PASSWORD"] or None, dbname=settings["NAME"], autocommit=True,
+    ) as other:  # fmt: skip
+        assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
+    database.close_if_unusable_or_obsolete()
+    # when the public read runs again, then it is answered all the same, on a new connection
+    assert BY_DIGEST.rows(person.id_digest) == expected
+    assert database.connection.info.backend_pid != pid and checks == []
+    # inside a transaction nothing is deferred: Django's check runs first, as before
+    database.close_if_unusable_or_obsolete()
+    with transaction.atomic():
+        assert BY_DIGEST.rows(person.id_digest) == expected
+    assert checks == [1]
