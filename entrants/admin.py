@@ -172,6 +172,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
     organisation_field = "managing_community"
     form = InboundCaseForm
     # The status next to the name: at 1366 px the right-hand columns are the first to scroll away.
+    list_headers = {"quarantine_ended_at": _("隔离结束"), "entered_city_on": _("进京"), "released_at": _("解除观察")}
     list_display = (
         "person_name",
         "person_status",

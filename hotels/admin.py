@@ -228,6 +228,7 @@ class CheckInAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, Ha
     organisation_kinds = (Organisation.Kind.HOTEL,)
     status_columns = ("guest_status",)
     organisation_field = "hotel"
+    list_headers = {"health_management_accepted": _("健康管理")}
     inlines = [NatTestInline]
     list_filter = [StayFilter, status_filter("person__health_status__status"), "health_management_accepted", "checked_in_at"]
     # Searching by name only: an ID number typed into the search box would stand in the URL.
