@@ -20,7 +20,7 @@ from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, Pers
 from health.admin_status import AuditedStatusAdmin
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
-from health.explanations import reasons_labels, status_label
+from health.explanations import reasons_labels, status_cell_html
 from health.forms import TimeBoundsForm
 from health.identity import name_normalise
 from health.models import Organisation
@@ -327,7 +327,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
 
     @admin.display(description=_("健康状态"))
     def person_status(self, case):
-        return status_label(self.shown_status(case))
+        return status_cell_html(self.shown_status(case))
 
     @admin.display(description=_("原因"))
     def person_reasons(self, case):

@@ -30,7 +30,7 @@ from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence, status_cell
+from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence, status_cell_html
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import document_label, name_normalise
 from health.models import (
@@ -140,7 +140,7 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
         status = self.shown_status(obj)  # the page's audited read (one insert)
         if status is None and self.status_pending(obj):
             return _("待计算")
-        return "—" if status is None else status_cell(status)
+        return "—" if status is None else status_cell_html(status)
 
     def has_add_permission(self, request) -> bool:
         return False  # persons come with their records (services), never on their own

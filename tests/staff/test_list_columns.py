@@ -12,7 +12,7 @@ from django.utils import timezone
 from health.display import beijing_short
 from tests import factories
 from tests.communities.helpers import community, register
-from tests.staff.helpers import logged_in
+from tests.staff.helpers import fresh, logged_in
 
 
 def test_the_short_form_drops_the_year_only_within_the_current_beijing_year():
@@ -72,3 +72,32 @@ def test_a_list_s_shorter_headers_leave_the_record_page_its_full_labels():
     assert "健康管理" in listed and "接受酒店健康管理</a>" not in listed
     page = client.get(f"/admin/hotels/checkin/{checkin.pk}/change/").content.decode()
     assert "接受酒店健康管理" in page
+
+
+@pytest.mark.django_db
+def test_a_status_cell_is_the_same_on_every_list_in_words_colour_and_tooltip():
+    # given a guest of a hotel with a positive test (弹窗), seen by the desk and by the health department
+    from health.models import Organisation
+    from hotels.services import checkin_register, hotel_create
+
+    hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
+    desk = factories.staff(organisation=hotel)
+    health = factories.staff(organisation=factories.department(Organisation.Kind.HEALTH))
+    guest = checkin_register(
+        actor=desk,
+        hotel=hotel,
+        person_name="吴霞",
+        id_number=factories.id_number(),
+        checked_in_at=timezone.now() - timedelta(hours=5),
+        origin_region_code="110105",
+        health_management_accepted=True,
+        nat_tests=[{"sampled_at": timezone.now() - timedelta(hours=4), "result": "positive", "source": "hotel"}],
+    )
+    fresh(guest.person)
+    cell = re.compile(r'<span class="hk-status hk-status-popup" title="([^"]+)">弹窗</span>')
+    # when the desk opens its check-ins and the health department its persons
+    on_checkins = cell.search(logged_in(desk).get("/admin/hotels/checkin/").content.decode())
+    on_persons = cell.search(logged_in(health).get("/admin/health/person/").content.decode())
+    # then both show the same cell: the words, the status's colour class and the reasons as tooltip
+    assert on_checkins and on_persons, (on_checkins, on_persons)
+    assert on_checkins.group(1) == on_persons.group(1) != ""
