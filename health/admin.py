@@ -57,7 +57,7 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.merge import may_merge
 from health.services.persons import person_find, person_name_correct, person_registered, same_name
 from health.services.statuses import policy_current
-from health.status_reads import Channel, channel_words
+from health.status_reads import ADMINISTRATOR, Channel, channel_words
 
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.
@@ -779,12 +779,25 @@ class ChannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
+class ReaderKindFilter(admin.SimpleListFilter):
+    """The reader's kind of organisation at the read, in words (the stored snapshot is a code)."""
+
+    title = _("机构类型（查询时）")
+    parameter_name = "organisation_kind"
+
+    def lookups(self, request, model_admin):
+        return [(ADMINISTRATOR, _("管理员")), *Organisation.Kind.choices]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(organisation_kind=self.value()) if self.value() else queryset
+
+
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
     list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
-    list_filter = (ChannelFilter, "organisation_kind")
+    list_filter = (ChannelFilter, ReaderKindFilter)
     list_select_related = ("person",)
     search_fields = ("username", "organisation_name", "purpose", "screen")
     fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")

@@ -84,6 +84,22 @@ def test_the_access_log_says_channel_and_purpose_in_words(superuser):
     assert "?channel=api" in html and "接口查询</a>" in html
 
 
+def test_the_access_log_s_reader_filter_names_kinds_in_words(superuser):
+    # given reads by the health department and by an administrator
+    person = register(community("C-1"), name="张三").person
+    officer = factories.staff(organisation=factories.department("health"))
+    status_access_record(user=officer, person=person, channel=Channel.ADMIN)
+    status_access_record(user=superuser, person=person, channel=Channel.ADMIN)
+    client = logged_in(superuser)
+    html = client.get("/admin/health/statusaccess/").content.decode()
+    # then the filter of the reader's kind offers words, never the stored codes
+    assert "卫生健康部门</a>" in html and "管理员</a>" in html
+    assert ">health<" not in html and ">admin<" not in html
+    # and filters by them
+    listed = client.get("/admin/health/statusaccess/", {"organisation_kind": "health"}).context["cl"].result_list
+    assert [row.username for row in listed] == [officer.username]
+
+
 def test_the_api_docs_page_loads_swagger_ui_from_our_own_static_files():
     html = Client().get("/api/v1/docs/").content.decode()
     scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
