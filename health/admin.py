@@ -69,6 +69,30 @@ ALL_KINDS = tuple(Organisation.Kind.values)
 HEALTH = (Organisation.Kind.HEALTH,)
 
 
+def organisation_kind_words(kind: str) -> str:
+    """A stored kind of organisation (a code, kept as a snapshot) in words; 管理员 for an administrator."""
+    if kind == ADMINISTRATOR:
+        return str(_("管理员"))
+    return str(Organisation.Kind(kind).label) if kind in Organisation.Kind.values else (kind or "—")
+
+
+def organisation_kind_filter(field: str, title, *, administrator: bool = True):
+    """A list filter on a column that stores a kind of organisation as a code: the choices in words
+    (every kind, not a DISTINCT over the column: the access log is the largest table staff filter)."""
+
+    class KindFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            return [(ADMINISTRATOR, _("管理员"))] * administrator + Organisation.Kind.choices
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    KindFilter.title = title
+    return KindFilter
+
+
 def status_label(code: str) -> str:
     return str(HealthStatus.Code(code).label) if code in HealthStatus.Code.values else (code or "—")
 
@@ -544,10 +568,14 @@ class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, OrganisationScoped
 @admin.register(ItineraryStay)
 class ItineraryStayAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = (Organisation.Kind.HEALTH, Organisation.Kind.PLATFORM)
-    list_display = ("person", "region", "arrived_at", "left_at", "source", "received_at")
-    list_filter = ("source",)
+    list_display = ("person", "region", "arrived_at", "left_at", "source_words", "received_at")
+    list_filter = (organisation_kind_filter("source", _("来源"), administrator=False),)
     list_select_related = ("person", "region")
     search_fields = ("person__name", "region__code")
+
+    @admin.display(description=_("来源"), ordering="source")
+    def source_words(self, obj):
+        return organisation_kind_words(obj.source)
 
 
 @admin.register(ItineraryDeclaration)
@@ -779,25 +807,12 @@ class ChannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
-class ReaderKindFilter(admin.SimpleListFilter):
-    """The reader's kind of organisation at the read, in words (the stored snapshot is a code)."""
-
-    title = _("机构类型（查询时）")
-    parameter_name = "organisation_kind"
-
-    def lookups(self, request, model_admin):
-        return [(ADMINISTRATOR, _("管理员")), *Organisation.Kind.choices]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(organisation_kind=self.value()) if self.value() else queryset
-
-
 @admin.register(StatusAccess)
 class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
     list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
-    list_filter = (ChannelFilter, ReaderKindFilter)
+    list_filter = (ChannelFilter, organisation_kind_filter("organisation_kind", _("机构类型（查询时）")))
     list_select_related = ("person",)
     search_fields = ("username", "organisation_name", "purpose", "screen")
     fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
