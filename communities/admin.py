@@ -18,7 +18,7 @@ from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, Pers
 from health.admin_status import AuditedStatusAdmin
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
-from health.explanations import cause_label, reasons_labels, status_cell
+from health.explanations import cause_label, reasons_labels, status_cell_html
 from health.forms import TimeBoundsForm
 from health.identity import name_normalise
 from health.models import HealthStatus, Organisation, Region, StatusEvent
@@ -184,7 +184,7 @@ class QuarantineRecordAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumns
     @admin.display(description=_("当前健康状态"), ordering="person__health_status__status")
     def current_status(self, obj):
         status = self.shown_status(obj)
-        return "—" if status is None else status_cell(status)
+        return "—" if status is None else status_cell_html(status)
 
     @admin.display(description=_("当前健康状态"))
     def status_now(self, obj):

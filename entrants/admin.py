@@ -20,7 +20,7 @@ from health.admin_base import HashedIdSearchAdmin, OrganisationScopedAdmin, Pers
 from health.admin_status import AuditedStatusAdmin
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
-from health.explanations import reasons_labels, status_label
+from health.explanations import reasons_labels, status_cell_html
 from health.forms import TimeBoundsForm
 from health.identity import name_normalise
 from health.models import Organisation
@@ -172,6 +172,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
     organisation_field = "managing_community"
     form = InboundCaseForm
     # The status next to the name: at 1366 px the right-hand columns are the first to scroll away.
+    list_headers = {"quarantine_ended_at": _("隔离结束"), "entered_city_on": _("进京"), "released_at": _("解除观察")}
     list_display = (
         "person_name",
         "person_status",
@@ -326,7 +327,7 @@ class InboundCaseAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin
 
     @admin.display(description=_("健康状态"))
     def person_status(self, case):
-        return status_label(self.shown_status(case))
+        return status_cell_html(self.shown_status(case))
 
     @admin.display(description=_("原因"))
     def person_reasons(self, case):

@@ -30,7 +30,7 @@ from health.auth import MACHINE_KEY_SCOPES
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError, PersonConflict
-from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence, status_cell
+from health.explanations import CAUSES, cause_label, reasons_labels, reasons_sentence, status_cell_html
 from health.forms import IdNumberInput, TimeBoundsForm
 from health.identity import document_label, name_normalise
 from health.models import (
@@ -57,7 +57,7 @@ from health.services import corrections, designations, policy, risk_areas, staff
 from health.services.merge import may_merge
 from health.services.persons import person_find, person_name_correct, person_registered, same_name
 from health.services.statuses import policy_current
-from health.status_reads import Channel, channel_words
+from health.status_reads import ADMINISTRATOR, Channel, channel_words
 
 # The libraries' own admins: knox's would add tokens past the token endpoint, and the key library's
 # table is unused (systems have health.MachineKey). Both are replaced below.
@@ -67,6 +67,30 @@ for _library_model in (AuthToken, APIKey):
 
 ALL_KINDS = tuple(Organisation.Kind.values)
 HEALTH = (Organisation.Kind.HEALTH,)
+
+
+def organisation_kind_words(kind: str) -> str:
+    """A stored kind of organisation (a code, kept as a snapshot) in words; 管理员 for an administrator."""
+    if kind == ADMINISTRATOR:
+        return str(_("管理员"))
+    return str(Organisation.Kind(kind).label) if kind in Organisation.Kind.values else (kind or "—")
+
+
+def organisation_kind_filter(field: str, title, *, administrator: bool = True):
+    """A list filter on a column that stores a kind of organisation as a code: the choices in words
+    (every kind, not a DISTINCT over the column: the access log is the largest table staff filter)."""
+
+    class KindFilter(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            return [(ADMINISTRATOR, _("管理员"))] * administrator + Organisation.Kind.choices
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    KindFilter.title = title
+    return KindFilter
 
 
 def status_label(code: str) -> str:
@@ -140,7 +164,7 @@ class PersonAdmin(AuditedStatusAdmin, HashedIdSearchAdmin, OrganisationScopedAdm
         status = self.shown_status(obj)  # the page's audited read (one insert)
         if status is None and self.status_pending(obj):
             return _("待计算")
-        return "—" if status is None else status_cell(status)
+        return "—" if status is None else status_cell_html(status)
 
     def has_add_permission(self, request) -> bool:
         return False  # persons come with their records (services), never on their own
@@ -544,14 +568,18 @@ class DesignationAdmin(AuditedStatusAdmin, WithdrawableAdmin, HashedIdSearchAdmi
 @admin.register(ItineraryStay)
 class ItineraryStayAdmin(HashedIdSearchAdmin, ScopedReadOnlyAdmin):
     organisation_kinds = (Organisation.Kind.HEALTH, Organisation.Kind.PLATFORM)
-    list_display = ("person", "region", "arrived_at", "left_at", "source", "received_at")
-    list_filter = ("source",)
+    list_display = ("person", "region", "arrived_at", "left_at", "source_words", "received_at")
+    list_filter = (organisation_kind_filter("source", _("来源"), administrator=False),)
     list_select_related = ("person", "region")
     search_fields = ("person__name", "region__code")
 
     def searched_as_text(self, term: str) -> bool:
         # A region code (six digits) is searched as the code it is, not as a document number.
         return len(term) == 6 and Region.objects.filter(code=term).exists()
+
+    @admin.display(description=_("来源"), ordering="source")
+    def source_words(self, obj):
+        return organisation_kind_words(obj.source)
 
 
 @admin.register(ItineraryDeclaration)
@@ -788,7 +816,7 @@ class StatusAccessAdmin(ScopedReadOnlyAdmin):
     organisation_kinds = ()  # administrators only
     # Who as they were at the read (the snapshot), not as the account is named today.
     list_display = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")
-    list_filter = (ChannelFilter, "organisation_kind")
+    list_filter = (ChannelFilter, organisation_kind_filter("organisation_kind", _("机构类型（查询时）")))
     list_select_related = ("person",)
     search_fields = ("username", "organisation_name", "purpose", "screen")
     fields = ("accessed_at", "username", "organisation_name", "person", "channel_words", "screen_words", "purpose_words")

@@ -12,6 +12,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from health import replicas
+from health.admin_columns import CompactListAdmin
 from health.errors import ApplicationError
 from health.identity import digest_or_none
 from health.selectors import persons_by_typed_number, user_is_admin, user_organisation
@@ -55,7 +56,7 @@ def _field_label(model, field: str) -> str | None:
         return None
 
 
-class ServiceRefusalAdmin(admin.ModelAdmin):
+class ServiceRefusalAdmin(CompactListAdmin):
     """Every form, action and deletion of the admin turns a service's refusal into words on the page.
 
     The services validate again under their locks (a record lifted or checked out by another desk

@@ -29,3 +29,15 @@ def beijing_day(value: datetime | date | None) -> str:
     if isinstance(value, datetime):
         value = beijing(value).date()
     return value.strftime("%Y-%m-%d")
+
+
+def beijing_short(value: datetime | date | None, *, today: date | None = None) -> str:
+    """A list cell's time: "12-03 07:34" (a date: "12-03") within the current Beijing year, else with
+    the year ("2025-12-03 07:34"); "—" for none. Lists at 1366 px have no room for the year on every row."""
+    if value is None:
+        return EMPTY
+    today = today or datetime.now(BEIJING).date()
+    if isinstance(value, datetime):
+        moment = beijing(value)
+        return moment.strftime("%m-%d %H:%M" if moment.year == today.year else "%Y-%m-%d %H:%M")
+    return value.strftime("%m-%d" if value.year == today.year else "%Y-%m-%d")

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -200,6 +201,19 @@ def status_cell(status: HealthStatus | None) -> str:
     if status is not None and status.computed_at is not None and status.dirty:
         return f"{label}（{gettext('更新中')}）"
     return label
+
+
+def status_cell_html(status: HealthStatus | None) -> str:
+    """The list cell of every list with a status column: status_cell's words in the status's colour (the
+    admin's .hk-status-* classes), the reasons as its tooltip; the same words, plain, when not computed yet."""
+    if status is None or status.computed_at is None:
+        return status_cell(status)
+    return format_html(
+        '<span class="hk-status hk-status-{}" title="{}">{}</span>',
+        status.status,
+        reasons_labels(status.reasons),
+        status_cell(status),
+    )
 
 
 # --- evidence: which fact decided -------------------------------------------------------------

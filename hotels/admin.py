@@ -12,7 +12,6 @@ from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -22,7 +21,7 @@ from health.admin_status import AuditedStatusAdmin, status_filter
 from health.display import beijing_time
 from health.document_forms import DocumentFormFields
 from health.errors import ApplicationError
-from health.explanations import reasons_labels, status_evidence, status_label, status_summary
+from health.explanations import status_cell_html, status_evidence, status_summary
 from health.identity import name_normalise
 from health.models import HealthStatus, Organisation, Person, Region
 from health.selectors import user_is_admin, user_organisation
@@ -228,6 +227,7 @@ class CheckInAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, Ha
     organisation_kinds = (Organisation.Kind.HOTEL,)
     status_columns = ("guest_status",)
     organisation_field = "hotel"
+    list_headers = {"health_management_accepted": _("健康管理")}
     inlines = [NatTestInline]
     list_filter = [StayFilter, status_filter("person__health_status__status"), "health_management_accepted", "checked_in_at"]
     # Searching by name only: an ID number typed into the search box would stand in the URL.
@@ -284,10 +284,7 @@ class CheckInAdmin(AuditedStatusAdmin, RecordActionAdmin, PersonColumnsAdmin, Ha
         health_status = self.shown_status(obj)
         if health_status is None:
             return _("已离店") if obj.checked_out_at is not None else "—"
-        label = status_label(health_status)
-        colour = "#2e7d32" if health_status.status == HealthStatus.Code.NO_ABNORMALITY else "#c62828"
-        reasons = reasons_labels(health_status.reasons)
-        return format_html('<span style="color:{};font-weight:bold" title="{}">{}</span>', colour, reasons, label)
+        return status_cell_html(health_status)
 
     # --- the forms ---
     def get_fieldsets(self, request, obj=None):

@@ -8,6 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
+from django.utils import timezone
 
 from health.models import StatusEvent
 from health.services.access import Channel, status_access_record
@@ -84,6 +85,22 @@ def test_the_access_log_says_channel_and_purpose_in_words(superuser):
     assert "?channel=api" in html and "接口查询</a>" in html
 
 
+def test_the_access_log_s_reader_filter_names_kinds_in_words(superuser):
+    # given reads by the health department and by an administrator
+    person = register(community("C-1"), name="张三").person
+    officer = factories.staff(organisation=factories.department("health"))
+    status_access_record(user=officer, person=person, channel=Channel.ADMIN)
+    status_access_record(user=superuser, person=person, channel=Channel.ADMIN)
+    client = logged_in(superuser)
+    html = client.get("/admin/health/statusaccess/").content.decode()
+    # then the filter of the reader's kind offers words, never the stored codes
+    assert "卫生健康部门</a>" in html and "管理员</a>" in html
+    assert ">health<" not in html and ">admin<" not in html
+    # and filters by them
+    listed = client.get("/admin/health/statusaccess/", {"organisation_kind": "health"}).context["cl"].result_list
+    assert [row.username for row in listed] == [officer.username]
+
+
 def test_the_api_docs_page_loads_swagger_ui_from_our_own_static_files():
     html = Client().get("/api/v1/docs/").content.decode()
     scripts = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html)
@@ -125,3 +142,18 @@ def test_no_module_formats_a_time_for_staff_by_hand():
                 continue
             text = path.read_text(encoding="utf-8")
             assert not re.search(r"_at:%Y|localtime\([^)]*\)\.strftime", text), path
+
+
+def test_an_itinerary_stay_s_source_is_in_words_in_its_column_and_filter(superuser):
+    # given a stay from the national platform's feed
+    from health.services.itinerary import StayInput, stays_ingest
+
+    platform = factories.staff(organisation=factories.department("platform"))
+    stays_ingest(actor=platform, stays=[StayInput("李四", factories.id_number(), "110105", timezone.now())])
+    client = logged_in(superuser)
+    html = client.get("/admin/health/itinerarystay/").content.decode()
+    # then the column and the filter name the source, never its code
+    assert "国家政务服务平台" in html and "国家政务服务平台</a>" in html
+    assert ">platform<" not in html
+    assert client.get("/admin/health/itinerarystay/", {"source": "platform"}).context["cl"].result_count == 1
+    assert client.get("/admin/health/itinerarystay/", {"source": "hotel"}).context["cl"].result_count == 0
