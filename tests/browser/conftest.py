@@ -55,8 +55,9 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
-def page(live_server, monkeypatch):
-    """A Chromium page in Chinese (zh-CN), on a laptop-sized window, pointed at the live server."""
+def chromium(live_server, monkeypatch):
+    """chromium(viewport): a new page, in a context of its own (Chinese, Beijing time), of one Chromium
+    for the whole test, pointed at the live server; the browser and its contexts closed afterwards."""
     missing = browser_missing()
     if missing:
         pytest.fail(f"REQUIRE_SERVICES=1 but the browser is missing: {', '.join(missing)}", pytrace=False)
@@ -66,21 +67,28 @@ def page(live_server, monkeypatch):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 860}
-        )
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+
+        def new_page(viewport: dict):
+            context = browser.new_context(base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport=viewport)
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            return page
+
         try:
-            yield page
+            yield new_page
         finally:
-            context.close()
             browser.close()
             # With Playwright's loop running, Django keeps this test's connections per context, not per
             # thread: closed here, where they are visible, or the session outlives the test database.
             from django.db import connections
 
             connections.close_all()
+
+
+@pytest.fixture
+def page(chromium):
+    """A Chromium page in Chinese (zh-CN), on a laptop-sized window, pointed at the live server."""
+    return chromium({"width": 1280, "height": 860})
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from health.services.itinerary import StayInput, stays_ingest
 from health.services.merge import persons_merge
 from health.services.persons import person_name_correct
 from health.services.tokens import api_token_issue, machine_key_create
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, browser_missing, login
+from tests.browser.conftest import PASSWORD, SCREENSHOTS, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -185,39 +185,18 @@ def problems_of(href: str, measured: dict | None, names: list[str]) -> list[str]
 
 
 @pytest.fixture
-def browser_context_for(live_server, monkeypatch):
+def browser_context_for(chromium):
     """browser_context_for(role): a fresh page in its own 1366 × 768 zh-CN context (the previous one closed), in one browser."""
-    missing = browser_missing()
-    if missing:
-        pytest.fail(f"REQUIRE_SERVICES=1 but the browser is missing: {', '.join(missing)}", pytrace=False)
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    contexts = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    opened = []
 
-        def open_for(role: str):
-            while contexts:
-                contexts.pop().close()
-            context = browser.new_context(
-                base_url=live_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", viewport=LAPTOP
-            )
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            return page
+    def open_for(role: str):
+        while opened:
+            opened.pop().context.close()
+        opened.append(chromium(LAPTOP))
+        return opened[-1]
 
-        try:
-            yield open_for
-        finally:
-            while contexts:
-                contexts.pop().close()
-            browser.close()
-            from django.db import connections
-
-            connections.close_all()
+    return open_for
 
 
 def test_every_list_of_every_role_shows_its_status_and_key_columns_at_1366_px(browser_context_for, tmp_path):

@@ -23,3 +23,24 @@ def logged_in(user, *, language: str | None = None) -> Client:
 def fresh(person_or_id):
     """The person's status, recomputed now if it is dirty (the test transaction never commits)."""
     return person_status_fresh(getattr(person_or_id, "pk", person_or_id))
+
+
+def hotel_guest(desk, hotel, name: str, *, hours_ago: float = 5, health_management_accepted: bool = True, nat_tests=()):
+    """A guest checked in by `desk` at `hotel` `hours_ago` from Chaoyang (110105), through the service."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hotels.services import checkin_register
+    from tests import factories
+
+    return checkin_register(
+        actor=desk,
+        hotel=hotel,
+        person_name=name,
+        id_number=factories.id_number(),
+        checked_in_at=timezone.now() - timedelta(hours=hours_ago),
+        origin_region_code="110105",
+        health_management_accepted=health_management_accepted,
+        nat_tests=list(nat_tests),
+    )

@@ -15,10 +15,10 @@ from entrants.services import inbound_register
 from health.models import HealthStatus, Organisation, RiskArea, StatusAccess
 from health.services.itinerary import StayInput, stays_ingest
 from hotels.models import CheckIn
-from hotels.services import checkin_register, hotel_create
+from hotels.services import hotel_create
 from tests import factories
 from tests.communities.helpers import community, register
-from tests.staff.helpers import fresh, logged_in
+from tests.staff.helpers import fresh, hotel_guest, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -141,15 +141,8 @@ def test_a_quarantine_form_with_an_error_keeps_the_typed_id_number():
 def test_the_checkin_page_checks_out_through_the_confirmation_and_reminds_the_desk():
     hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
     desk = factories.staff(organisation=hotel)
-    checkin = checkin_register(
-        actor=desk,
-        hotel=hotel,
-        person_name="李娜",
-        id_number=factories.id_number(),
-        checked_in_at=timezone.now() - timedelta(hours=5),
-        origin_region_code="110105",
-        health_management_accepted=True,
-        nat_tests=[{"sampled_at": timezone.now() - timedelta(days=1), "result": "negative", "source": "certificate"}],
+    checkin = hotel_guest(
+        desk, hotel, "李娜", nat_tests=[{"sampled_at": timezone.now() - timedelta(days=1), "result": "negative", "source": "certificate"}]
     )
     client = logged_in(desk)
     # the dashboard's guest row and the check-in page both offer 办理离店
@@ -351,16 +344,7 @@ def test_border_control_registers_a_case_by_the_country_s_chinese_name_and_a_lis
 def test_a_hotel_s_person_list_shows_no_status_its_former_guests_included():
     hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
     desk = factories.staff(organisation=hotel)
-    checkin_register(
-        actor=desk,
-        hotel=hotel,
-        person_name="李娜",
-        id_number=factories.id_number(),
-        checked_in_at=timezone.now() - timedelta(hours=5),
-        origin_region_code="110105",
-        health_management_accepted=False,
-        nat_tests=[],
-    )
+    hotel_guest(desk, hotel, "李娜", health_management_accepted=False)
     before = StatusAccess.objects.count()
     client = logged_in(desk)
     listed = client.get("/admin/health/person/")
@@ -377,16 +361,7 @@ def test_the_desk_s_status_counts_link_to_its_current_guests_with_that_status():
     desk = factories.staff(organisation=hotel)
 
     def guest(name, tests):
-        return checkin_register(
-            actor=desk,
-            hotel=hotel,
-            person_name=name,
-            id_number=factories.id_number(),
-            checked_in_at=timezone.now() - timedelta(hours=5),
-            origin_region_code="110105",
-            health_management_accepted=True,
-            nat_tests=tests,
-        )
+        return hotel_guest(desk, hotel, name, nat_tests=tests)
 
     guest("证明有效", [{"sampled_at": timezone.now() - timedelta(days=1), "result": "negative", "source": "certificate"}])
     guest("无检测", [])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from health.display import beijing_short
 from tests import factories
 from tests.communities.helpers import community, register
-from tests.staff.helpers import fresh, logged_in
+from tests.staff.helpers import fresh, hotel_guest, logged_in
 
 
 def test_the_short_form_drops_the_year_only_within_the_current_beijing_year():
@@ -52,20 +52,11 @@ def test_a_list_shows_times_short_in_beijing_time_with_the_full_time_as_tooltip_
 @pytest.mark.django_db
 def test_a_list_s_shorter_headers_leave_the_record_page_its_full_labels():
     # given a front desk's guest
-    from hotels.services import checkin_register, hotel_create
+    from hotels.services import hotel_create
 
     hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
     desk = factories.staff(organisation=hotel)
-    checkin = checkin_register(
-        actor=desk,
-        hotel=hotel,
-        person_name="李娜",
-        id_number=factories.id_number(),
-        checked_in_at=timezone.now() - timedelta(hours=2),
-        origin_region_code="110105",
-        health_management_accepted=True,
-        nat_tests=[],
-    )
+    checkin = hotel_guest(desk, hotel, "李娜", hours_ago=2)
     client = logged_in(desk)
     # then the list's header is the short one, the form's label the full one
     listed = client.get("/admin/hotels/checkin/").content.decode()
@@ -78,20 +69,13 @@ def test_a_list_s_shorter_headers_leave_the_record_page_its_full_labels():
 def test_a_status_cell_is_the_same_on_every_list_in_words_colour_and_tooltip():
     # given a guest of a hotel with a positive test (弹窗), seen by the desk and by the health department
     from health.models import Organisation
-    from hotels.services import checkin_register, hotel_create
+    from hotels.services import hotel_create
 
     hotel = hotel_create(code="QM", name="前门饭店", region_code="110101")
     desk = factories.staff(organisation=hotel)
     health = factories.staff(organisation=factories.department(Organisation.Kind.HEALTH))
-    guest = checkin_register(
-        actor=desk,
-        hotel=hotel,
-        person_name="吴霞",
-        id_number=factories.id_number(),
-        checked_in_at=timezone.now() - timedelta(hours=5),
-        origin_region_code="110105",
-        health_management_accepted=True,
-        nat_tests=[{"sampled_at": timezone.now() - timedelta(hours=4), "result": "positive", "source": "hotel"}],
+    guest = hotel_guest(
+        desk, hotel, "吴霞", nat_tests=[{"sampled_at": timezone.now() - timedelta(hours=4), "result": "positive", "source": "hotel"}]
     )
     fresh(guest.person)
     cell = re.compile(r'<span class="hk-status hk-status-popup" title="([^"]+)">弹窗</span>')
