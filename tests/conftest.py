@@ -27,6 +27,18 @@ def services_missing() -> list[str]:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
+    # Every transactional test restores the migrations' data (serialized_rollback): after a plain one's
+    # flush the content types come back, and the next serialized test's set-up inserts them again,
+    # failing every transactional test after it.
+    plain = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if plain:
+        raise pytest.UsageError(f"transactional tests without serialized_rollback=True: {', '.join(plain)}")
     worker_items = [item for item in items if item.get_closest_marker("worker")]
     # Last of all, after pytest-django's own ordering: a transactional test empties the tables when
     # it ends (migration data such as regions included), which a later test without a db mark

@@ -65,7 +65,8 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler():
         assert BY_DIGEST.rows(person.id_digest)[0][0] == person.pk
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback, as every transactional test here (tests/conftest.py refuses a plain one).
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_read_goes_before_the_health_check_and_survives_a_dropped_connection(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("connection health checks are PostgreSQL's here")
