@@ -18,6 +18,7 @@ so never imports the app that owns those records.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -59,7 +60,6 @@ def facts_for_after(leading: Sequence, person_ids: Sequence[int]) -> tuple[list[
     """`facts_for`, with the rows of `leading` querysets read first in the same round trip."""
     from . import bulk
 
-    collected: dict[int, dict[str, list]] = {pk: {name: [] for name in FACT_FIELDS.values()} for pk in person_ids}
     split = [source for source in _sources.values() if source.reads is not None and source.facts is not None]
     querysets, spans = list(leading), []
     for source in split:
@@ -69,10 +69,16 @@ def facts_for_after(leading: Sequence, person_ids: Sequence[int]) -> tuple[list[
     results = bulk.rows_many(querysets)
     loaded = [source.facts(person_ids, results[start : start + count]) for source, start, count in spans]
     loaded += [source.load(person_ids) for source in _sources.values() if source not in split]
+    # Only the kinds of facts a person has are collected; a person with none shares one empty PersonFacts.
+    collected: dict[int, dict[str, list]] = defaultdict(dict)
     for pairs in loaded:
         for person_id, fact in pairs:
-            collected[person_id][FACT_FIELDS[type(fact)]].append(fact)
-    facts = {pk: PersonFacts(**{name: tuple(items) for name, items in fields.items()}) for pk, fields in collected.items()}
+            collected[person_id].setdefault(FACT_FIELDS[type(fact)], []).append(fact)
+    empty = PersonFacts()
+    facts = {pk: empty for pk in person_ids}
+    for pk, fields in collected.items():
+        if pk in facts:
+            facts[pk] = PersonFacts(**{name: tuple(items) for name, items in fields.items()})
     return results[: len(leading)], facts
 
 

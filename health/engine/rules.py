@@ -72,6 +72,13 @@ def merge_stays(stays: Iterable[StayFact], *, now: datetime) -> list[MergedStay]
     a `left_at` after `now` means still going on; an end before the arrival is a zero-length stay.
     The one merge, used by the evaluation and by the purge (`stays_unseen`).
     """
+    return [MergedStay(region, arrived, end, tuple(records)) for region, arrived, end, records in _merged(stays, now)]
+
+
+def _merged(stays: Iterable[StayFact], now: datetime) -> list[tuple[str, datetime, datetime | None, list[StayFact]]]:
+    """`merge_stays` as plain tuples (region, arrived, end, records): the evaluation needs no MergedStay."""
+    if not stays:
+        return []
     by_region: dict[str, list[tuple[datetime, datetime | None, StayFact]]] = {}
     for stay in stays:
         if stay.arrived_at > now:
@@ -80,11 +87,11 @@ def merge_stays(stays: Iterable[StayFact], *, now: datetime) -> list[MergedStay]
         if end is not None and end < stay.arrived_at:
             end = stay.arrived_at
         by_region.setdefault(normalize(stay.region), []).append((stay.arrived_at, end, stay))
-    merged: list[MergedStay] = []
+    merged: list[tuple[str, datetime, datetime | None, list[StayFact]]] = []
     for region, intervals in sorted(by_region.items()):
         if len(intervals) == 1:
             arrived, end, record = intervals[0]
-            merged.append(MergedStay(region, arrived, end, (record,)))
+            merged.append((region, arrived, end, [record]))
             continue
         # Ongoing (None) sorts as the latest end, so equal arrivals merge the same in any order.
         intervals.sort(key=lambda item: (item[0], item[1] is None, item[1] or item[0]))
@@ -95,9 +102,9 @@ def merge_stays(stays: Iterable[StayFact], *, now: datetime) -> list[MergedStay]
                 end = None if end is None or left is None else max(end, left)
                 records.append(record)
             else:
-                merged.append(MergedStay(region, start, end, tuple(records)))
+                merged.append((region, start, end, records))
                 start, end, records = arrived, left, [record]
-        merged.append(MergedStay(region, start, end, tuple(records)))
+        merged.append((region, start, end, records))
     return merged
 
 
@@ -118,7 +125,9 @@ def stays_unseen(stays: Iterable[StayFact], *, now: datetime, horizon: datetime)
     ]
 
 
-@dataclass(frozen=True, slots=True)
+# The evaluation's own records are built for every person of a batch: plain slotted classes (a
+# frozen dataclass sets each field through object.__setattr__), compared and hashed by identity.
+@dataclass(slots=True, eq=False)
 class _Stay:
     """A stay as seen at `now`: merged platform stay or hotel stay. `end` None = still going on."""
 
@@ -128,7 +137,7 @@ class _Stay:
     platform: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Quarantine:
     """A quarantine that has started, with the moment it was lifted as seen at `now` (None = active)."""
 
@@ -138,28 +147,70 @@ class _Quarantine:
     community: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """What depends only on `now` and the policy: the same for every person of a batch."""
+
+    now: datetime
+    policy: Policy
+    today: date
+    window: timedelta
+    window_start: datetime
+    min_stay: timedelta
+    eligible_provinces: frozenset[str]
+
+    @classmethod
+    def of(cls, now: datetime, policy: Policy) -> _Frame:
+        window = timedelta(days=policy.window_days)
+        return cls(
+            now,
+            policy,
+            today=beijing_date(now),
+            window=window,
+            window_start=now - window,
+            min_stay=timedelta(hours=policy.min_stay_hours),
+            # Provinces as two-digit strings, whether the policy row holds "13", 13 or "130000".
+            eligible_provinces=frozenset(str(province)[:2] for province in policy.eligible_provinces),
+        )
+
+
+# The last frame made: a batch evaluates every person with the same `now` and policy objects.
+_last_frame: _Frame | None = None
+
+
+def _frame(now: datetime, policy: Policy) -> _Frame:
+    global _last_frame
+    frame = _last_frame
+    if frame is None or frame.now is not now or frame.policy is not policy:
+        frame = _last_frame = _Frame.of(now, policy)
+    return frame
+
+
 class _Evaluation:
     """One evaluation: the facts as they stand at `now`, and the derived sets the rules share."""
 
     def __init__(self, facts: PersonFacts, now: datetime, policy: Policy, risk_areas: RiskAreas) -> None:
+        frame = _frame(now, policy)
         self.facts = facts
         self.now = now
         self.policy = policy
         self.risk_areas = risk_areas
-        self.today = beijing_date(now)
-        self.window = timedelta(days=policy.window_days)
-        self.window_start = now - self.window
-        self.min_stay = timedelta(hours=policy.min_stay_hours)
-        # Provinces as two-digit strings, whether the policy row holds "13", 13 or "130000".
-        self.eligible_provinces = frozenset(str(province)[:2] for province in policy.eligible_provinces)
-        self.checkins = [c for c in facts.checkins if c.checked_in_at <= now]
-        self.stays = self._merged_platform_stays() + [self._hotel_stay(c) for c in self.checkins]
+        self.today = frame.today
+        self.window = frame.window
+        self.window_start = frame.window_start
+        self.min_stay = frame.min_stay
+        self.eligible_provinces = frame.eligible_provinces
+        self.checkins = [c for c in facts.checkins if c.checked_in_at <= now] if facts.checkins else []
+        self.stays = self._merged_platform_stays()
+        if self.checkins:
+            self.stays += [self._hotel_stay(c) for c in self.checkins]
         self.qualifying = [s for s in self.stays if self._qualifies(s)]
         self.inbound = [case for case in facts.inbound_cases if case.entered_country_on <= self.today]
-        self.quarantines = self._quarantines()
-        self.recent_positive = self._has_recent_positive()
+        self.quarantines = self._quarantines() if facts.quarantines else []
+        self.recent_positive = self._has_recent_positive() if facts.checkins else False
         self._failures: dict[_Stay, frozenset[str]] = {}
         self._latest_release: object = _UNKNOWN
+        self._latest_declaration: object = _UNKNOWN
 
     # --- helpers on time ---------------------------------------------------------------
     def happened(self, moment: datetime | None) -> bool:
@@ -174,7 +225,7 @@ class _Evaluation:
 
     # --- stays ---------------------------------------------------------------------------
     def _merged_platform_stays(self) -> list[_Stay]:
-        return [_Stay(stay.region, stay.arrived_at, stay.end, platform=True) for stay in merge_stays(self.facts.stays, now=self.now)]
+        return [_Stay(region, arrived, end, True) for region, arrived, end, _records in _merged(self.facts.stays, self.now)]
 
     def _hotel_stay(self, checkin: CheckInFact) -> _Stay:
         end = self.ended(checkin.checked_out_at)
@@ -208,10 +259,14 @@ class _Evaluation:
 
     # --- R1 --------------------------------------------------------------------------------
     def active_designation_facts(self) -> list[DesignationFact]:
+        if not self.facts.designations:
+            return []
         now = self.now
         return [d for d in self.facts.designations if d.designated_at <= now and (d.cleared_at is None or now < d.cleared_at)]
 
     def active_designations(self) -> list[str]:
+        if not self.facts.designations:
+            return []
         kinds = {d.kind for d in self.active_designation_facts()}
         ordered = [kind for kind in DESIGNATION_ORDER if kind in kinds]
         # An unknown kind is still a designation by the health authority: it counts, after the known ones.
@@ -237,6 +292,8 @@ class _Evaluation:
         return found
 
     def active_quarantine_reasons(self) -> list[str]:
+        if not self.quarantines:
+            return []
         active = [q for q in self.quarantines if q.lifted_at is None]
         reasons = []
         if any(q.centralized for q in active):
@@ -293,6 +350,8 @@ class _Evaluation:
         return "inbound_late_arrival" if self.is_late_arrival(case) else "inbound_unreleased"
 
     def unreleased_reasons(self) -> list[str]:
+        if not self.inbound:
+            return []
         reasons = {self.unreleased_reason(case) for case in self.unreleased_cases()}
         return [r for r in INBOUND_ORDER if r in reasons]
 
@@ -351,6 +410,11 @@ class _Evaluation:
 
     # --- G3 --------------------------------------------------------------------------------
     def latest_declaration(self) -> tuple[datetime, set[str]] | None:
+        if self._latest_declaration is _UNKNOWN:
+            self._latest_declaration = self._find_latest_declaration()
+        return self._latest_declaration
+
+    def _find_latest_declaration(self) -> tuple[datetime, set[str]] | None:
         declared = [d for d in self.facts.declarations if d.declared_at <= self.now]
         if not declared:
             return None
