@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from health.display import beijing_day, beijing_time
 from health.models import Organisation, OrganisationKindManager, Person
+from health.validation import RecordValidation
 
 
 class Community(Organisation):
@@ -19,7 +20,7 @@ class Community(Organisation):
         verbose_name_plural = _("社区")
 
 
-class QuarantineRecord(models.Model):
+class QuarantineRecord(RecordValidation, models.Model):
     """A person placed in home or centralized quarantine by a community; only a lift ends it."""
 
     class Kind(models.TextChoices):
@@ -93,7 +94,7 @@ class QuarantineRecord(models.Model):
         return self.lifted_at is None
 
 
-class PlannedEndChange(models.Model):
+class PlannedEndChange(RecordValidation, models.Model):
     """Append-only history of a quarantine's planned end: extended or shortened, by whom, when, why."""
 
     record = models.ForeignKey(

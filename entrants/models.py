@@ -8,9 +8,10 @@ from simple_history.models import HistoricalRecords
 
 from health.display import beijing_day
 from health.models import Organisation, Person
+from health.validation import RecordValidation
 
 
-class InboundCase(models.Model):
+class InboundCase(RecordValidation, models.Model):
     """One entry into the country, registered by border control; released by rule or by its community.
 
     `quarantine_ended_on` and `released_on` are the Beijing dates of `quarantine_ended_at` and

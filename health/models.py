@@ -11,6 +11,7 @@ from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
 
 from health.display import beijing_time
+from health.validation import RecordValidation
 
 
 class Region(models.Model):
@@ -183,7 +184,7 @@ class WithdrawableQuerySet(models.QuerySet):
         return self.filter(withdrawn_at__isnull=True)
 
 
-class RiskArea(models.Model):
+class RiskArea(RecordValidation, models.Model):
     """A medium/high-risk designation of a region for [effective_from, effective_to)."""
 
     class Level(models.TextChoices):
@@ -228,7 +229,7 @@ class RiskArea(models.Model):
         return f"{self.region_id} {self.get_level_display()}"
 
 
-class Designation(models.Model):
+class Designation(RecordValidation, models.Model):
     """The health authority's designation of a person as a case or a close contact."""
 
     class Kind(models.TextChoices):

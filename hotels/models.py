@@ -9,6 +9,7 @@ from simple_history.models import HistoricalRecords
 from health.display import beijing_time
 from health.models import Organisation, OrganisationKindManager, Person, Region
 from health.timebounds import CLOCK_SKEW
+from health.validation import RecordValidation
 
 # How far ahead of the moment it was recorded a sampling time may lie: clock skew between a
 # front desk's terminal and the server, the same tolerance the API gives every past time.
@@ -26,7 +27,7 @@ class Hotel(Organisation):
         verbose_name_plural = _("酒店")
 
 
-class CheckIn(models.Model):
+class CheckIn(RecordValidation, models.Model):
     """A guest's stay at a hotel, from check-in to checkout (open while checked_out_at is null)."""
 
     person = models.ForeignKey(Person, verbose_name=_("人员"), on_delete=models.PROTECT, related_name="checkins")
@@ -93,7 +94,7 @@ class CheckIn(models.Model):
         return self.checked_out_at is None
 
 
-class NucleicAcidTest(models.Model):
+class NucleicAcidTest(RecordValidation, models.Model):
     """A nucleic-acid (PCR) test result of a guest: a certificate brought along, or a test at the hotel."""
 
     class Result(models.TextChoices):
