@@ -10,12 +10,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from health.models import WITHDRAWAL_REASON_MAX, Designation, Organisation, Person
+from health.selectors import user_organisation
 from health.services.persons import person_resolve
 from health.services.statuses import persons_mark_dirty
 
 
-def health_department() -> Organisation | None:
-    """The city's health authority (departments exist with code == kind)."""
+def health_department(actor: AbstractBaseUser | None = None) -> Organisation | None:
+    """The city's health authority (departments exist with code == kind): the actor's own organisation
+    when the actor acts for it (loaded with the account), else read."""
+    own = user_organisation(actor) if actor is not None else None
+    if own is not None and own.kind == Organisation.Kind.HEALTH and own.code == Organisation.Kind.HEALTH:
+        return own
     return Organisation.objects.filter(kind=Organisation.Kind.HEALTH, code=Organisation.Kind.HEALTH).first()
 
 
@@ -55,7 +60,7 @@ def designation_create(
         designated_at=designated_at,
         cleared_at=cleared_at,
         # Designations are the one health authority's records, whoever typed them in.
-        organisation=health_department(),
+        organisation=health_department(actor),
         created_by=actor,
     )
     designation.full_clean()

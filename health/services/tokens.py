@@ -52,6 +52,8 @@ def api_token_issue(*, user: AbstractBaseUser, otp_token: str = "", request=None
             raise SecondFactorWrong(field="otp_token")
     elif getattr(settings, "API_TOKEN_OTP_REQUIRED", False):
         raise SecondFactorNotEnrolled(field="otp_token")
+    # The account's expired tokens go here rather than on every request (health.auth.StaffTokenAuthentication).
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
     return AuthToken.objects.create(user=user)
 
 

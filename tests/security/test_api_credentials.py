@@ -4,6 +4,8 @@ from datetime import timedelta
 
 import pytest
 from axes.models import AccessAttempt
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -82,6 +84,20 @@ def test_a_token_ends_twelve_hours_after_issue_and_use_does_not_extend_it(api, c
     AuthToken.objects.filter(pk=record.pk).update(expiry=timezone.now() - timedelta(seconds=1))
     assert with_token(body["token"]).get("/api/v1/communities/C-T/quarantines/").status_code == 401
     assert not AuthToken.objects.filter(pk=record.pk).exists()
+
+
+def test_a_request_reads_its_token_once_and_the_account_s_expired_tokens_go_at_the_next_issue(api, clerk):
+    # given an account with an expired token beside its current one
+    expired, _plain = AuthToken.objects.create(user=clerk)
+    AuthToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(hours=1))
+    current = token_request(api, "clerk").json()["token"]
+    # then issuing the new token removed the expired one (not each request: knox read every token of the
+    # account on every request to find them; the check reads the token, its account and organisation once)
+    assert not AuthToken.objects.filter(pk=expired.pk).exists()
+    with CaptureQueriesContext(connection) as captured:
+        assert with_token(current).get("/api/v1/communities/C-T/quarantines/").status_code == 200
+    reads = [query["sql"] for query in captured.captured_queries if 'FROM "knox_authtoken"' in query["sql"]]
+    assert len(reads) == 1 and '"health_staffmembership"' in reads[0], reads
 
 
 def test_each_request_gets_a_new_token_and_only_its_digest_is_stored(api, clerk):
