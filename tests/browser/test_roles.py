@@ -12,9 +12,8 @@ import pytest
 from django.utils import timezone
 
 from communities.models import QuarantineRecord
-from communities.services import community_create, quarantine_register
+from communities.services import community_create
 from entrants.models import InboundCase
-from entrants.services import inbound_register
 from health.models import Designation, HealthStatus, Organisation, RiskArea
 from health.services.itinerary import StayInput, stays_ingest
 from health.services.statuses import person_status_fresh
@@ -22,6 +21,8 @@ from hotels.models import CheckIn
 from hotels.services import checkin_register, hotel_create
 from tests import factories
 from tests.browser.conftest import login
+from tests.communities.helpers import register
+from tests.staff.helpers import inbound_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -55,15 +56,7 @@ def test_a_community_worker_lifts_a_quarantine_from_the_home_page_in_two_clicks(
     # given a worker of 幸福里社区 and a resident in home quarantine due today
     community = community_create(code="XFL", name="幸福里社区", region_code="110105")
     factories.staff("xfl-worker", organisation=community)
-    record = quarantine_register(
-        actor=None,
-        community=community,
-        person_name="张伟",
-        id_number=factories.id_number(),
-        kind=QuarantineRecord.Kind.HOME,
-        started_at=timezone.now() - timedelta(days=14),
-        planned_end_at=timezone.now(),
-    )
+    record = register(community, name="张伟", started_at=timezone.now() - timedelta(days=14), planned_end_at=timezone.now())
     login(page, "xfl-worker")
     snap("community-01-home")
     # when the worker presses 解除隔离 on the resident's row (click 1)
@@ -89,15 +82,7 @@ def test_a_community_worker_releases_an_inbound_traveller_from_the_home_page(pag
     community = community_create(code="XFL", name="幸福里社区", region_code="110105")
     factories.staff("xfl-worker", organisation=community)
     border = factories.staff("airport-border", organisation=factories.department(Organisation.Kind.BORDER))
-    case = inbound_register(
-        actor=border,
-        person_name="赵六",
-        id_number=factories.id_number(),
-        entered_country_on=timezone.localdate() - timedelta(days=10),
-        port="北京首都国际机场",
-        origin_country="FR",
-        community_code="XFL",
-    )
+    case = inbound_case(border, "赵六", community_code="XFL")
     login(page, "xfl-worker")
     # when the worker presses 解除观察 on the traveller's row, then confirms
     page.locator("#inbound-awaiting tr", has_text="赵六").locator("button:has-text('解除观察')").click()

@@ -44,3 +44,23 @@ def hotel_guest(desk, hotel, name: str, *, hours_ago: float = 5, health_manageme
         health_management_accepted=health_management_accepted,
         nat_tests=list(nat_tests),
     )
+
+
+def inbound_case(border, name: str, *, days_ago: int = 10, **fields):
+    """A traveller registered by `border` at the capital airport from France `days_ago` days ago, through the service."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from entrants.services import inbound_register
+    from tests import factories
+
+    return inbound_register(
+        actor=border,
+        person_name=name,
+        id_number=factories.id_number(),
+        entered_country_on=timezone.localdate() - timedelta(days=days_ago),
+        port="北京首都国际机场",
+        origin_country="FR",
+        **fields,
+    )

@@ -11,14 +11,13 @@ from django.utils import timezone
 
 from communities.models import QuarantineRecord
 from entrants.models import InboundCase
-from entrants.services import inbound_register
 from health.models import HealthStatus, Organisation, RiskArea, StatusAccess
 from health.services.itinerary import StayInput, stays_ingest
 from hotels.models import CheckIn
 from hotels.services import hotel_create
 from tests import factories
 from tests.communities.helpers import community, register
-from tests.staff.helpers import fresh, hotel_guest, logged_in
+from tests.staff.helpers import fresh, hotel_guest, inbound_case, logged_in
 
 pytestmark = pytest.mark.django_db
 
@@ -165,15 +164,7 @@ def test_the_managing_community_releases_from_the_inbound_record_and_is_told_the
     border = factories.staff(organisation=factories.department("border"))
     here = factories.organisation("community", "chaoyang-01", name="朝阳一社区")
     worker = factories.staff(organisation=here)
-    case = inbound_register(
-        actor=border,
-        person_name="赵六",
-        id_number=factories.id_number(),
-        entered_country_on=timezone.localdate() - timedelta(days=10),
-        port="北京首都国际机场",
-        origin_country="FR",
-        community_code="chaoyang-01",
-    )
+    case = inbound_case(border, "赵六", community_code="chaoyang-01")
     # border control sees the case but is offered no release (the community releases)
     assert 'data-action="release_selected"' not in logged_in(border).get(f"{INBOUND}{case.pk}/change/").content.decode()
     client = logged_in(worker)
@@ -270,15 +261,7 @@ def test_the_border_dashboard_counts_cases_awaiting_release_and_late_arrivals_as
     today = timezone.localdate()
 
     def case(name, **kwargs):
-        return inbound_register(
-            actor=border,
-            person_name=name,
-            id_number=factories.id_number(),
-            entered_country_on=today - timedelta(days=20),
-            port="北京首都国际机场",
-            origin_country="FR",
-            **kwargs,
-        )
+        return inbound_case(border, name, days_ago=20, **kwargs)
 
     case("待解除", community_code="chaoyang-01")
     ended = timezone.now() - timedelta(days=10)
