@@ -54,3 +54,10 @@ def pre_fork(server, worker):
         warm_up()
         _warmed = True
     gc.freeze()
+
+
+def post_worker_init(worker):
+    """In each new worker, before it accepts a request: the warm-up that needs its own connections."""
+    from config.warmup import warm_up_worker
+
+    warm_up_worker()
