@@ -1,8 +1,13 @@
 """Designations over the API: recording one sets 集中观察; clearing it lifts that; who may, and bad input."""
+from datetime import timedelta
+
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from health.identity import id_number_digest
 from health.models import Designation, HealthStatus, Person
+from health.services.designations import designation_create
 from tests import factories
 
 from .helpers import ago, ahead, moment
@@ -107,3 +112,24 @@ def test_designations_need_credentials_and_the_health_kind(api, client_for, hote
     assert client_for(hotel_user).post(f"{URL}{created['id']}/clear/", {}, format="json").status_code == 403
     assert client_for(health_user).post(f"{URL}{created['id'] + 99}/clear/", {}, format="json").status_code == 404
     assert Designation.objects.get().cleared_at is None
+
+
+@pytest.mark.django_db
+def test_the_service_refuses_a_clearance_before_the_designation_itself_and_writes_nothing(health_user):
+    # given a caller of the service that does not go through the API's serializer (the admin, a feed)
+    payload = factories.person_payload("钱七")
+    # when it records a designation cleared before it was made
+    with pytest.raises(ValidationError) as refused:
+        designation_create(
+            actor=health_user,
+            kind="close_contact",
+            designated_at=timezone.now() - timedelta(days=1),
+            cleared_at=timezone.now() - timedelta(days=2),
+            name=payload["name"],
+            id_number=payload["id_number"],
+        )
+    # then the clearance is refused on its own field, in words (the database's check is never reached),
+    # and nothing is written
+    assert refused.value.message_dict == {"cleared_at": ["解除时间不能早于认定时间。"]}
+    assert not Designation.objects.exists()
+    assert not Person.objects.filter(id_digest=id_number_digest(payload["id_number"])).exists()
