@@ -219,15 +219,19 @@ def rows_many(querysets: Sequence) -> list[list[tuple]]:
     whose time is mostly the wait for each answer: one wait instead of one per statement.
     Django's cursors carry them (query log, execute wrappers). Elsewhere: one after the other.
     """
-    global _LOADERS
     if not querysets:
         return []
     connection = connections[querysets[0].db]
     if not is_postgresql(connection) or len(querysets) == 1:
         return [rows(queryset) for queryset in querysets]
+    return statements_rows(connection, [queryset.query.sql_with_params() for queryset in querysets])
+
+
+def statements_rows(connection: BaseDatabaseWrapper, compiled: Sequence[tuple[str, Sequence]]) -> list[list[tuple]]:
+    """`rows_many()` of statements already compiled (SQL and parameters), on PostgreSQL."""
+    global _LOADERS
     if _LOADERS is None:
         _LOADERS = _fast_loaders()
-    compiled = [queryset.query.sql_with_params() for queryset in querysets]
     connection.ensure_connection()
     cursors = [connection.cursor() for _ in compiled]
     try:

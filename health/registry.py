@@ -22,6 +22,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from django.db import connections, router
+
 from .engine.facts import FACT_FIELDS, PersonFacts
 from .engine.regions import Reach
 
@@ -61,12 +63,22 @@ def facts_for_after(leading: Sequence, person_ids: Sequence[int]) -> tuple[list[
     from . import bulk
 
     split = [source for source in _sources.values() if source.reads is not None and source.facts is not None]
-    querysets, spans = list(leading), []
-    for source in split:
-        reads = list(source.reads(person_ids))
-        spans.append((source, len(querysets), len(reads)))
-        querysets.extend(reads)
-    results = bulk.rows_many(querysets)
+    compiled = _compiled_reads(split, leading)
+    if compiled is not None:
+        alias, statements, spans = compiled
+        ids = bulk.IdArray(person_ids).literal
+        statements = [
+            (sql, params) if position is None else (sql, (*params[:position], ids, *params[position + 1 :]))
+            for sql, params, position in statements
+        ]
+        results = bulk.statements_rows(connections[alias], statements)
+    else:
+        querysets, spans = list(leading), []
+        for source in split:
+            reads = list(source.reads(person_ids))
+            spans.append((source, len(querysets), len(reads)))
+            querysets.extend(reads)
+        results = bulk.rows_many(querysets)
     loaded = [source.facts(person_ids, results[start : start + count]) for source, start, count in spans]
     loaded += [source.load(person_ids) for source in _sources.values() if source not in split]
     # Only the kinds of facts a person has are collected; a person with none shares one empty PersonFacts.
@@ -80,6 +92,57 @@ def facts_for_after(leading: Sequence, person_ids: Sequence[int]) -> tuple[list[
         if pk in facts:
             facts[pk] = PersonFacts(**{name: tuple(items) for name, items in fields.items()})
     return results[: len(leading)], facts
+
+
+# An id no table holds: the batch's ids are the one parameter of a source's reads that carries it.
+_PROBE = -4_611_686_018_427_387_904
+# Per database alias: the split sources, and their reads compiled once per process (None: not compilable).
+_compiled: dict[str, tuple[list[FactSource], list | None]] = {}
+
+
+def _compiled_reads(split: list[FactSource], leading: Sequence):
+    """The statements of `leading` and of every split source's reads, with the sources' spans, on PostgreSQL.
+
+    A source's reads are the same SQL for every batch but for the array of its ids (one parameter,
+    `bulk.IdArray`): building and compiling their querysets was about half of a single person's
+    recompute (cProfile, docs/scaling.md). They are compiled once per process and database, with a
+    probe id marking the parameter that takes the batch's ids; what the probe cannot mark (another
+    backend, a read whose ids are not exactly one parameter) is built per batch as before (None).
+    """
+    from . import bulk
+
+    alias = router.db_for_read(None)
+    if not bulk.is_postgresql(connections[alias]):
+        return None
+    kept = _compiled.get(alias)
+    if kept is None or kept[0] != split:
+        kept = _compiled[alias] = (list(split), _sources_compile(split))
+    sources = kept[1]
+    if sources is None:
+        return None
+    statements = [(*queryset.query.sql_with_params(), None) for queryset in leading]
+    spans = []
+    for source, compiled in sources:
+        spans.append((source, len(statements), len(compiled)))
+        statements.extend(compiled)
+    return alias, statements, spans
+
+
+def _sources_compile(split: list[FactSource]) -> list[tuple[FactSource, list[tuple[str, tuple, int]]]] | None:
+    from . import bulk
+
+    probe = bulk.IdArray([_PROBE]).literal
+    sources = []
+    for source in split:
+        statements = []
+        for queryset in source.reads([_PROBE]):
+            sql, params = queryset.query.sql_with_params()
+            positions = [index for index, param in enumerate(params) if param == probe]
+            if len(positions) != 1:
+                return None  # not a statement of one array of ids: built per batch
+            statements.append((sql, tuple(params), positions[0]))
+        sources.append((source, statements))
+    return sources
 
 
 # --- effects of a community's release of an inbound case ---------------------------------------

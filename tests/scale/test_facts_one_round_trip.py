@@ -1,4 +1,6 @@
 """The sources' reads sent together (one round trip on PostgreSQL) give each source's own facts."""
+import dataclasses
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,3 +46,39 @@ def test_a_leading_read_comes_back_first_with_the_facts():
     assert set(facts) == set(ids)
     # the leading read is the first statement sent (the inputs version is read before the facts)
     assert "inputs_version" in queries.captured_queries[0]["sql"]
+
+
+def test_the_sources_reads_are_compiled_once_per_process_and_each_batch_gets_its_own_facts(monkeypatch):
+    # given generated persons with every kind of record, and sources that count how often their reads are built
+    population_generate(persons=60, seed=13, compute=False)
+    ids = list(HealthStatus.objects.order_by("person_id").values_list("person_id", flat=True))
+    built = []
+
+    def counted(source):
+        def reads(person_ids):
+            built.append(source.name)
+            return source.reads(person_ids)
+
+        return dataclasses.replace(source, reads=reads)
+
+    monkeypatch.setattr(registry, "_compiled", {})
+    for source in registry.sources():
+        if source.reads is not None:
+            monkeypatch.setitem(registry._sources, source.name, counted(source))
+
+    # when three batches of different persons are read
+    batches = [ids[:20], ids[20:40], ids[40:]]
+    read = [registry.facts_for(batch) for batch in batches]
+
+    # then each batch has its own persons' facts, as each source loads them on its own
+    for batch, facts in zip(batches, read, strict=True):
+        assert set(facts) == set(batch)
+        for source in registry.sources():
+            for person_id, fact in source.load(batch):
+                assert fact in getattr(facts[person_id], FACT_FIELDS[type(fact)])
+    # and on PostgreSQL each source's reads were built once (compiled, then reused with the batch's
+    # ids); elsewhere once per batch
+    per_source = 1 if connection.vendor == "postgresql" else len(batches)
+    assert sorted(built) == sorted(
+        name for name in registry._sources if registry._sources[name].reads is not None for _ in range(per_source)
+    )
