@@ -222,23 +222,6 @@ def proc_cpu_seconds(pid: int) -> float:
     return total / ticks
 
 
-def postgres_cpu_seconds() -> float:
-    """User + system CPU seconds used so far by the live PostgreSQL processes of this machine (all databases)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
 def machine_cpu_busy() -> tuple[float, float]:
     """(busy, all) CPU seconds of the whole machine since boot, from /proc/stat: their differences give its load."""
     ticks = os.sysconf("SC_CLK_TCK")
