@@ -11,7 +11,7 @@ The first write of a process also paid for Celery: the first task sent after a c
 app (its task registry), imported kombu's Redis transport and the result backend's module, and built
 the router: a designation POST took 77 ms in a fresh process against 17-20 ms after (measured, the
 propagation benchmark's write), and with three worker processes those first writes were the p99 of
-`benchmark propagation` (docs/scaling.md, "The API write's tail"). They are built here too; the
+`benchmark propagation` (docs/scaling.md, "Fifth round"). They are built here too; the
 broker connection itself is still made by each process on its first send.
 """
 from __future__ import annotations

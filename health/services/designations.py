@@ -70,7 +70,7 @@ def designation_create(
     # The person, the organisation and the actor were read or made in this request, and the one check
     # constraint a new record can break is the order checked above (a new record is not withdrawn):
     # Django's validation would ask the database again for each, five queries of a designation's
-    # write (docs/scaling.md, "The API write's tail"). The database still holds every constraint.
+    # write (docs/scaling.md, "Fifth round"). The database still holds every constraint.
     designation.full_clean(exclude=["person", "organisation", "created_by"], validate_constraints=False)
     designation.save()
     persons_mark_dirty([person.pk], cause="designation")
