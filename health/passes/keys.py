@@ -89,12 +89,19 @@ def _embedded_pem() -> bytes:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole under a name of this process's, then linked into place: the file appears complete
+    # or not at all, so a process starting beside this one (gunicorn's workers load the key at once,
+    # config/warmup.py) never reads it half-written; the first link wins and every process reads it.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as file:
-        file.write(new_private_pem())
+        with os.fdopen(fd, "wb") as file:
+            file.write(new_private_pem())
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process made it first
+    finally:
+        draft.unlink(missing_ok=True)
     return path.read_bytes()
 
 
