@@ -500,7 +500,7 @@ class DesignationForm(DocumentFormFields, TimeBoundsForm, forms.ModelForm):
         self.clean_document(cleaned)
         start, end = cleaned.get("designated_at"), cleaned.get("cleared_at")
         if start and end and end < start:
-            self.add_error("cleared_at", _("解除时间不能早于认定时间。"))
+            self.add_error("cleared_at", designations.CLEARED_BEFORE_DESIGNATED)
         number, name = cleaned.get("id_number"), cleaned.get("person_name")
         if self.instance.pk is None and number and name:
             known, registered = person_registered(number)

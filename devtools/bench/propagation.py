@@ -180,21 +180,18 @@ def run(options: dict) -> None:
             writes.append(time.perf_counter() - started)
             return started
 
-        query_shows, worker_stores, writes, walls, stored_walls = [], [], [], [], []
-        for name, id_number, _person in warming:
+        def until_the_query_shows_it(name: str, id_number: str) -> float:
             started = designate(name, id_number)
             while _post("/api/v1/status/query/", {"name": name, "id_number": id_number})["status"] != "centralized_observation":
                 pass
-            query_shows.append(time.perf_counter() - started)
-        cold_shows, cold_writes = query_shows[:], writes[:]
-        query_shows.clear()
+            return time.perf_counter() - started
+
+        writes, walls, stored_walls, worker_stores = [], [], [], []
+        cold_shows = [until_the_query_shows_it(name, id_number) for name, id_number, _person in warming]
+        cold_writes = writes[:]
         writes.clear()
         walls.clear()
-        for name, id_number, _person in people[:samples]:
-            started = designate(name, id_number)
-            while _post("/api/v1/status/query/", {"name": name, "id_number": id_number})["status"] != "centralized_observation":
-                pass
-            query_shows.append(time.perf_counter() - started)
+        query_shows = [until_the_query_shows_it(name, id_number) for name, id_number, _person in people[:samples]]
         for name, id_number, person_id in people[samples:]:
             started = designate(name, id_number)
             row = HealthStatus.objects.filter(person_id=person_id)

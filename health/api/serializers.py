@@ -15,6 +15,7 @@ from health.models import (
     StatusEvent,
 )
 from health.selectors import client_marker, region_codes_unknown
+from health.services.designations import CLEARED_BEFORE_DESIGNATED
 from health.services.itinerary import DECLARATION_REGIONS_MAX, STAYS_MAX
 
 from .common import (
@@ -148,7 +149,7 @@ class DesignationCreateInputSerializer(serializers.Serializer):
     cleared_at = PlannedDateTimeField(required=False, allow_null=True, default=None, label=_("解除时间"))
 
     def validate(self, attrs):
-        ensure_order(attrs["designated_at"], attrs["cleared_at"], field="cleared_at", message=_("解除时间不能早于认定时间。"))
+        ensure_order(attrs["designated_at"], attrs["cleared_at"], field="cleared_at", message=CLEARED_BEFORE_DESIGNATED)
         return attrs
 
 
