@@ -9,7 +9,8 @@ the person (who may read the person's status); optional `holds_queryset(organisa
 a queryset of the person ids that organisation keeps records of (row-level scoping of persons).
 A source may also split its `load` in two, `reads(person_ids)` (its `values_list` querysets) and
 `facts(person_ids, rows)` (the facts from their rows): `facts_for` then sends every such source's
-reads in one round trip (`bulk.rows_many`), which is most of a single person's recompute.
+reads in one round trip (`bulk.rows_many`; on PostgreSQL their SQL compiled once per process,
+`_compiled_reads`), which is most of a single person's recompute.
 
 An app may also register a release effect: what recording a community's release of a managed
 inbound case writes on that app's records (the communities app lifts the person's quarantines
